@@ -1,0 +1,97 @@
+"""Credentials for an endpoint: from the secret the endpoint names, else endpoint fields + a named password.
+
+The password lives only in :class:`Credentials` whose ``repr`` hides it; it is never logged or reported. A secret
+that cannot be read is an error (never a silent fallback to the secret's id or to an empty password).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SecretError
+from .clients import AWS_ERRORS, AwsContext, error_code
+from .dms import EndpointInfo
+
+
+@dataclass(frozen=True)
+class Credentials:
+    host: str
+    port: int
+    user: str
+    database: str | None
+    password: str = field(repr=False)
+    ssl_mode: str = "none"
+    origin: str = ""  # e.g. "secret dms/source" -- for messages, never the value
+
+    def __repr__(self) -> str:  # dataclass(repr) would be enough; explicit so a refactor cannot leak it
+        return (f"Credentials(host={self.host!r}, port={self.port}, user={self.user!r}, "
+                f"database={self.database!r}, password='***', origin={self.origin!r})")
+
+
+def read_secret(aws: AwsContext, secret_id: str) -> dict[str, Any]:
+    """GetSecretValue as a JSON object; a plain-string secret is returned as {"password": value}."""
+    try:
+        response = aws.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    except AWS_ERRORS as e:
+        raise SecretError(f"cannot read secret {secret_id!r}: {error_code(e)}") from e
+    text = response.get("SecretString")
+    if text is None:
+        raise SecretError(f"secret {secret_id!r} has no SecretString (binary secrets are not supported)")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return {"password": text}
+    if not isinstance(value, dict):
+        return {"password": text}
+    return value
+
+
+def resolve_credentials(aws: AwsContext, endpoint: EndpointInfo, *, password_secret: str | None = None,
+                        password_env: str | None = None, environ: dict[str, str] | None = None) -> Credentials:
+    """Build connection credentials for ``endpoint``.
+
+    Order: the secret named by the endpoint's settings (host, port, username, password, dbname keys as DMS
+    stores them; endpoint fields fill gaps); else the endpoint's own server/port/user with the password from
+    ``password_secret`` (a secret id) or ``password_env`` (an environment variable name).
+    """
+    environ = dict(os.environ) if environ is None else environ
+    role = endpoint.endpoint_type
+    secret: dict[str, Any] = {}
+    if endpoint.secret_id:
+        secret = read_secret(aws, endpoint.secret_id)
+        origin = f"secret {endpoint.secret_id}"
+        if "password" not in secret:
+            raise SecretError(f"secret {endpoint.secret_id!r} of the {role} endpoint has no 'password' key")
+        password = str(secret["password"])
+    elif password_secret:
+        password = str(read_secret(aws, password_secret).get("password", ""))
+        origin = f"secret {password_secret}"
+        if not password:
+            raise SecretError(f"secret {password_secret!r} (--{role}-password-secret) has no 'password' key")
+    elif password_env:
+        if password_env not in environ:
+            raise SecretError(f"environment variable {password_env} (--{role}-password-env) is not set")
+        password = environ[password_env]
+        origin = f"environment {password_env}"
+    else:
+        raise SecretError(
+            f"the {role} endpoint {endpoint.identifier} names no Secrets Manager secret: pass "
+            f"--{role}-password-secret SECRET_ID or --{role}-password-env VARIABLE"
+        )
+    host = secret.get("host") or endpoint.server_name
+    port = secret.get("port") or endpoint.port
+    user = secret.get("username") or endpoint.username
+    database = secret.get("dbname") or endpoint.database_name
+    missing = [name for name, value in (("host", host), ("port", port), ("username", user)) if not value]
+    if missing:
+        raise SecretError(f"the {role} endpoint {endpoint.identifier} lacks {', '.join(missing)} "
+                          f"(neither the endpoint nor {origin} provides it)")
+    try:
+        port_number = int(port)
+    except (TypeError, ValueError) as e:
+        raise SecretError(f"the {role} endpoint {endpoint.identifier}: port {port!r} is not a number") from e
+    return Credentials(host=str(host), port=port_number, user=str(user), database=database,
+                       password=password, ssl_mode=endpoint.ssl_mode, origin=origin)

@@ -1,0 +1,101 @@
+"""Check contract and registry. A check is one module in this package that subclasses :class:`Check`;
+subclassing registers it (``name`` is its id in case ids, options and reports)."""
+
+from __future__ import annotations
+
+import abc
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+
+from ..mappings import TablePair
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..engines import Engine
+
+REGISTRY: dict[str, type["Check"]] = {}
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parametrized pytest case: a check applied to a subject (a table pair or a custom SQL pair)."""
+
+    check: str
+    subject: str
+    pair: TablePair | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def case_id(self) -> str:
+        return f"{self.check}[{self.subject}]"
+
+    def param(self, key: str) -> str:
+        return dict(self.params)[key]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check found. ``passed`` False means the data differ (a failure, not an error)."""
+
+    passed: bool
+    message: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    sql: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class SkipCase(Exception):
+    """Raised by a check when a case does not apply to this run; the message says why."""
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may use while planning and running cases."""
+
+    settings: "Settings"
+    pairs: tuple[TablePair, ...]
+    source: "Engine"
+    target: "Engine"
+
+
+class Check(abc.ABC):
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not getattr(cls, "__abstractmethods__", None):
+            if cls.name in REGISTRY:
+                raise TypeError(f"two checks named {cls.name!r}")
+            REGISTRY[cls.name] = cls
+
+    @abc.abstractmethod
+    def plan(self, settings: "Settings", pairs: tuple[TablePair, ...]) -> list[Case]:
+        """The cases of this check for this run (no database access: planning happens at collection)."""
+
+    @abc.abstractmethod
+    def run(self, case: Case, ctx: CheckContext) -> Outcome:
+        """Run one case read-only against both sides; raise DmsvalError for what is not a data difference."""
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def on_both_sides(source_call: Callable[[], T], target_call: Callable[[], U]) -> tuple[T, U]:
+    """Run the source and the target query concurrently (each engine has its own connection)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dmsval-side")
+    source_future = _pool.submit(source_call)
+    target_future = _pool.submit(target_call)
+    # .result() re-raises the side's exception; wait for both so no query is left running unobserved
+    try:
+        source_value = source_future.result()
+    finally:
+        target_exc = target_future.exception()
+    if target_exc is not None:
+        raise target_exc
+    return source_value, target_future.result()

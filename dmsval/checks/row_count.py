@@ -1,0 +1,40 @@
+"""row_count: the number of rows of each migrated table, source vs target."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..errors import EngineError
+from ..mappings import TablePair
+from .base import Case, Check, CheckContext, Outcome, on_both_sides
+
+COUNT_SQL = "SELECT COUNT(*) FROM {table}"
+
+
+class RowCount(Check):
+    name = "row_count"
+    description = "row count per table, source vs target"
+
+    def plan(self, settings: Settings, pairs: tuple[TablePair, ...]) -> list[Case]:
+        return [Case(self.name, p.source_name, p) for p in pairs]
+
+    def run(self, case: Case, ctx: CheckContext) -> Outcome:
+        pair = case.pair
+        assert pair is not None
+        source_sql = COUNT_SQL.format(table=ctx.source.table_ref(pair.source_schema, pair.source_table))
+        target_sql = COUNT_SQL.format(table=ctx.target.table_ref(pair.target_schema, pair.target_table))
+        sql = {"source": source_sql, "target": target_sql}
+        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
+            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False},
+                           sql)
+        source_result, target_result = on_both_sides(lambda: ctx.source.query(source_sql),
+                                                     lambda: ctx.target.query(target_sql))
+        try:
+            source_rows = int(source_result.rows[0][0])
+            target_rows = int(target_result.rows[0][0])
+        except (IndexError, TypeError, ValueError) as e:
+            raise EngineError(f"COUNT(*) returned no number for {pair.source_name}") from e
+        figures = {"source_rows": source_rows, "target_rows": target_rows, "difference": target_rows - source_rows}
+        if source_rows == target_rows:
+            return Outcome(True, f"{source_rows} rows on both sides", figures, sql)
+        return Outcome(False, f"row count differs: source {source_rows}, target {target_rows} "
+                              f"({target_rows - source_rows:+d})", figures, sql)

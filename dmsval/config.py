@@ -1,0 +1,154 @@
+"""Options of the suite, declared once and resolved once into a frozen :class:`Settings`.
+
+Each option is available as a command-line flag (``--dms-task-arn``), an ini key (``dms_task_arn`` in
+pytest.ini) and, where listed, an environment variable (CodeBuild passes the event in ``DMS_EVENT``).
+Precedence: command line > environment > ini > default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str  # attribute of Settings and ini key
+    help: str
+    default: Any = None
+    env: str | None = None
+    parse: Callable[[str], Any] = str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _float(value: str) -> float:
+    return float(value)
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _mode(value: str) -> str:
+    if value not in ("auto", "full", "cdc"):
+        raise ValueError("must be one of auto, full, cdc")
+    return value
+
+
+def _s3_uri(value: str) -> str:
+    if value and not value.startswith("s3://"):
+        raise ValueError("must look like s3://bucket/prefix")
+    return value.rstrip("/")
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("dms_event", "EventBridge DMS event: inline JSON or a file path", env="DMS_EVENT"),
+    OptionSpec("dms_task_arn", "DMS replication task ARN to validate (instead of, or overriding, the event's)",
+               env="DMSVAL_TASK_ARN"),
+    OptionSpec("aws_endpoint_url", "endpoint URL for every AWS client (e.g. moto on loopback)",
+               env="DMSVAL_AWS_ENDPOINT_URL"),
+    OptionSpec("aws_region", "AWS region (default: the region of the task ARN, else boto3's chain)",
+               env="DMSVAL_AWS_REGION"),
+    OptionSpec("mode", "auto (from the task's MigrationType and the event), full or cdc", default="auto",
+               env="DMSVAL_MODE", parse=_mode),
+    OptionSpec("cdc_latency_threshold", "CDC gate: seconds of CDCLatencySource/Target above which checks are skipped",
+               default=5.0, env="DMSVAL_CDC_LATENCY_THRESHOLD", parse=_positive_float),
+    OptionSpec("cdc_lookback_minutes", "CDC gate: how far back to read the latency metrics", default=15.0,
+               env="DMSVAL_CDC_LOOKBACK_MINUTES", parse=_positive_float),
+    OptionSpec("checks", "comma list of checks to run (default: all registered)", default=(),
+               env="DMSVAL_CHECKS", parse=_csv),
+    OptionSpec("sql_dir", "folder of custom paired SQL checks (<name>/source.sql, <name>/target.sql)",
+               default="sql", env="DMSVAL_SQL_DIR"),
+    OptionSpec("numeric_tolerance", "custom SQL: absolute tolerance when comparing numbers", default=0.0,
+               env="DMSVAL_NUMERIC_TOLERANCE", parse=_float),
+    OptionSpec("reports_dir", "where the HTML report, JUnit XML and results JSON are written", default="reports",
+               env="DMSVAL_REPORTS_DIR"),
+    OptionSpec("s3_uri", "upload reports to s3://bucket/prefix/<task-id>/<run-id>/", default="",
+               env="DMSVAL_S3_URI", parse=_s3_uri),
+    OptionSpec("sns_topic_arn", "publish the run summary to this SNS topic", default="", env="DMSVAL_SNS_TOPIC_ARN"),
+    OptionSpec("source_password_secret", "secret id holding the source password when the endpoint names no secret",
+               env="DMSVAL_SOURCE_PASSWORD_SECRET"),
+    OptionSpec("source_password_env", "environment variable holding the source password (endpoint without secret)",
+               env="DMSVAL_SOURCE_PASSWORD_ENV"),
+    OptionSpec("target_password_secret", "secret id holding the target password when the endpoint names no secret",
+               env="DMSVAL_TARGET_PASSWORD_SECRET"),
+    OptionSpec("target_password_env", "environment variable holding the target password (endpoint without secret)",
+               env="DMSVAL_TARGET_PASSWORD_ENV"),
+    OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
+               env="DMSVAL_QUERY_TIMEOUT", parse=_positive_float),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    dms_event: str | None = None
+    dms_task_arn: str | None = None
+    aws_endpoint_url: str | None = None
+    aws_region: str | None = None
+    mode: str = "auto"
+    cdc_latency_threshold: float = 5.0
+    cdc_lookback_minutes: float = 15.0
+    checks: tuple[str, ...] = ()
+    sql_dir: str = "sql"
+    numeric_tolerance: float = 0.0
+    reports_dir: str = "reports"
+    s3_uri: str = ""
+    sns_topic_arn: str = ""
+    source_password_secret: str | None = None
+    source_password_env: str | None = None
+    target_password_secret: str | None = None
+    target_password_env: str | None = None
+    query_timeout: float = 1800.0
+    rootdir: str = field(default=".", compare=False)
+
+    def path(self, value: str) -> Path:
+        """Resolve a configured path relative to the rootdir (where pytest.ini lives)."""
+        p = Path(value)
+        return p if p.is_absolute() else Path(self.rootdir) / p
+
+    @property
+    def reports_path(self) -> Path:
+        return self.path(self.reports_dir)
+
+    @property
+    def sql_path(self) -> Path:
+        return self.path(self.sql_dir)
+
+
+def resolve_settings(cli: dict[str, Any], ini: dict[str, Any], environ: dict[str, str] | None = None,
+                     rootdir: str = ".") -> Settings:
+    """Merge command line, environment and ini values into Settings; raise ConfigError naming a bad value."""
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, Any] = {}
+    for spec in OPTIONS:
+        raw, origin = None, None
+        if cli.get(spec.name) not in (None, ""):
+            raw, origin = cli[spec.name], spec.flag
+        elif spec.env and environ.get(spec.env):
+            raw, origin = environ[spec.env], f"environment variable {spec.env}"
+        elif ini.get(spec.name) not in (None, "", []):
+            raw, origin = ini[spec.name], f"ini key {spec.name}"
+        if raw is None:
+            values[spec.name] = spec.default
+            continue
+        try:
+            values[spec.name] = spec.parse(raw) if isinstance(raw, str) else raw
+        except ValueError as e:
+            raise ConfigError(f"{origin}: invalid value {raw!r}: {e}") from e
+    known = {f.name for f in fields(Settings)}
+    assert set(values) <= known, set(values) - known
+    return Settings(rootdir=rootdir, **values)

@@ -1,0 +1,1 @@
+"""Local stack: the services, data and AWS resources the demo and the tests run against."""

@@ -1,0 +1,58 @@
+"""HTML fragments for the pytest-html report, rendered from CaseResult dictionaries and run metadata."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+_STYLE = ("<style>.dmsval-case table{border-collapse:collapse;margin:4px 0}"
+          ".dmsval-case td,.dmsval-case th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}"
+          ".dmsval-case pre{background:#f6f6f6;padding:4px;white-space:pre-wrap}"
+          ".dmsval-case .diff{background:#ffe0e0}</style>")
+
+
+def _table(header: list[str], rows: list[list[Any]], css: str = "") -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape('NULL' if v is None else str(v))}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f'<table class="{css}"><tr>{head}</tr>{body}</table>'
+
+
+def case_fragment(case: dict[str, Any]) -> str:
+    parts = [_STYLE, '<div class="dmsval-case">',
+             f"<p><b>{escape(case['status'].upper())}</b> {escape(case['message'])}</p>"]
+    if case.get("source_table"):
+        parts.append(f"<p>source <code>{escape(case['source_table'])}</code> &rarr; target "
+                     f"<code>{escape(case['target_table'] or '')}</code></p>")
+    if case.get("figures"):
+        parts.append(_table(["figure", "value"], [[k, v] for k, v in case["figures"].items()]))
+    details = case.get("details") or {}
+    columns = details.get("columns") or []
+    for side in ("only_in_source", "only_in_target"):
+        rows = details.get(side)
+        if rows:
+            parts.append(f"<p>Rows {side.replace('_', ' ')} (first {len(rows)}):</p>")
+            parts.append(_table(columns or [f"c{i + 1}" for i in range(len(rows[0]))], rows, "diff"))
+    for side, sql in (case.get("sql") or {}).items():
+        parts.append(f"<p>SQL on the {escape(side)}:</p><pre>{escape(sql)}</pre>")
+    if case.get("error"):
+        parts.append(f"<p>Error:</p><pre>{escape(case['error'])}</pre>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def run_header(run: dict[str, Any]) -> str:
+    task = run["task"]
+    rows = [
+        ["Task", f"{task['identifier']} ({task['arn']})"],
+        ["Replication instance", task["replication_instance"]],
+        ["Migration type / mode", f"{task['migration_type']} / {run['mode']}"],
+        ["Trigger", f"{run['trigger']['kind']} {run['trigger'].get('event_type') or ''}".strip()],
+        ["Source", f"{run['source']['engine_name']} {run['source']['identifier']}"],
+        ["Target", f"{run['target']['engine_name']} {run['target']['identifier']}"],
+        ["Run", f"{run['run_id']} started {run['started_at']}"],
+        ["Tables", run["tables"]],
+    ]
+    if run.get("gate"):
+        rows.append(["CDC gate", run["gate"]["reason"]])
+    return _STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + _table(["", ""], rows) + "</div>"

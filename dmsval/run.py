@@ -1,0 +1,191 @@
+"""A validation run: planned once (on the xdist controller), executed case by case (on any worker).
+
+``plan_run`` resolves trigger -> task -> endpoints -> source catalog -> table pairs, and evaluates the CDC gate.
+The plan is a frozen, JSON-serialisable value handed to xdist workers; it holds no secret. Each process then
+opens its own read-only engines (credentials resolved locally, kept in memory only) in a :class:`Validator`.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .aws.clients import AwsContext, region_of_arn
+from .aws.dms import TaskInfo, describe_task
+from .aws.latency import GateVerdict, evaluate_gate
+from .aws.secrets import resolve_credentials
+from .checks import REGISTRY, Case, CheckContext, SkipCase
+from .config import Settings
+from .engines import Engine, open_engine
+from .errors import ConfigError, DmsvalError, EventError
+from .events import RunTrigger, load_event_text, manual_trigger, parse_event
+from .mappings import TablePair, parse_rules
+from .results import CaseResult
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + _random.token_hex(3)
+
+
+def trigger_from_settings(settings: Settings) -> RunTrigger:
+    if settings.dms_event:
+        return parse_event(load_event_text(settings.dms_event), task_arn_override=settings.dms_task_arn)
+    if settings.dms_task_arn:
+        return manual_trigger(settings.dms_task_arn)
+    raise EventError("nothing to validate: pass --dms-event FILE_OR_JSON (or set DMS_EVENT) or --dms-task-arn ARN")
+
+
+def aws_context(settings: Settings, trigger: RunTrigger) -> AwsContext:
+    return AwsContext(region=settings.aws_region or region_of_arn(trigger.task_arn),
+                      endpoint_url=settings.aws_endpoint_url)
+
+
+def selected_checks(settings: Settings) -> list[str]:
+    if not settings.checks:
+        return sorted(REGISTRY)
+    unknown = [c for c in settings.checks if c not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"--checks: unknown check(s) {', '.join(unknown)} (known: {', '.join(sorted(REGISTRY))})")
+    return list(settings.checks)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    started_at: str
+    trigger: RunTrigger
+    aws: AwsContext
+    task: TaskInfo
+    mode: str  # full | cdc
+    gate: GateVerdict | None
+    pairs: tuple[TablePair, ...]
+    checks: tuple[str, ...]
+
+    def cases(self, settings: Settings) -> list[Case]:
+        cases: list[Case] = []
+        for name in self.checks:
+            cases.extend(REGISTRY[name]().plan(settings, self.pairs))
+        return cases
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why every check is skipped this run (the CDC gate is closed), else None."""
+        if self.gate is not None and not self.gate.open:
+            return self.gate.reason
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "started_at": self.started_at, "trigger": self.trigger.to_dict(),
+            "aws": self.aws.to_dict(), "task": self.task.to_dict(), "mode": self.mode,
+            "gate": self.gate.to_dict() if self.gate else None, "pairs": [p.to_dict() for p in self.pairs],
+            "checks": list(self.checks),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunPlan":
+        return cls(
+            run_id=data["run_id"], started_at=data["started_at"], trigger=RunTrigger(**data["trigger"]),
+            aws=AwsContext(**data["aws"]), task=TaskInfo.from_dict(data["task"]), mode=data["mode"],
+            gate=GateVerdict.from_dict(data["gate"]) if data["gate"] else None,
+            pairs=tuple(TablePair.from_dict(p) for p in data["pairs"]), checks=tuple(data["checks"]),
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        """Run metadata for the results JSON (no secrets: endpoints carry ids, hosts and users only)."""
+        return {
+            "run_id": self.run_id, "started_at": self.started_at, "mode": self.mode,
+            "trigger": self.trigger.to_dict(),
+            "task": {"arn": self.task.arn, "identifier": self.task.identifier,
+                     "migration_type": self.task.migration_type, "status": self.task.status,
+                     "stop_reason": self.task.stop_reason,
+                     "replication_instance": self.task.replication_instance_id},
+            "source": self.task.source.to_dict(), "target": self.task.target.to_dict(),
+            "gate": self.gate.to_dict() if self.gate else None,
+            "tables": len(self.pairs), "checks": list(self.checks),
+        }
+
+
+def resolve_mode(settings: Settings, trigger: RunTrigger, task: TaskInfo) -> str:
+    if settings.mode != "auto":
+        return settings.mode
+    return "cdc" if trigger.implies_cdc or task.includes_cdc else "full"
+
+
+def open_side(settings: Settings, plan_aws: AwsContext, task: TaskInfo, role: str) -> Engine:
+    endpoint = task.source if role == "source" else task.target
+    credentials = resolve_credentials(
+        plan_aws, endpoint,
+        password_secret=getattr(settings, f"{role}_password_secret"),
+        password_env=getattr(settings, f"{role}_password_env"),
+    )
+    return open_engine(endpoint.engine_name, credentials, role=role, query_timeout_s=settings.query_timeout)
+
+
+def plan_run(settings: Settings, now: datetime | None = None) -> RunPlan:
+    """Resolve everything a run needs, once. Raises DmsvalError subclasses with actionable messages."""
+    now = now or datetime.now(timezone.utc)
+    trigger = trigger_from_settings(settings)
+    checks = tuple(selected_checks(settings))
+    aws = aws_context(settings, trigger)
+    task = describe_task(aws, trigger.task_arn)
+    mode = resolve_mode(settings, trigger, task)
+    gate = None
+    if mode == "cdc":
+        gate = evaluate_gate(aws, task.replication_instance_id, task.resource_id, settings.cdc_latency_threshold,
+                             settings.cdc_lookback_minutes, now)
+    mappings = parse_rules(task.table_mappings)
+    source = open_side(settings, aws, task, "source")
+    try:
+        pairs = tuple(mappings.select(source.list_tables()))
+    finally:
+        source.close()
+    return RunPlan(new_run_id(now), now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
+                   checks)
+
+
+class Validator:
+    """Runs planned cases in one process; engines are opened on first use and closed by ``close``."""
+
+    def __init__(self, settings: Settings, plan: RunPlan) -> None:
+        self.settings = settings
+        self.plan = plan
+        self._context: CheckContext | None = None
+
+    def context(self) -> CheckContext:
+        if self._context is None:
+            source = open_side(self.settings, self.plan.aws, self.plan.task, "source")
+            target = open_side(self.settings, self.plan.aws, self.plan.task, "target")
+            self._context = CheckContext(self.settings, self.plan.pairs, source, target)
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.source.close()
+            self._context.target.close()
+            self._context = None
+
+    def run(self, case: Case, nodeid: str | None = None) -> CaseResult:
+        """Run one case; a data difference is 'failed', anything that kept the check from deciding is 'error'."""
+        started = time.perf_counter()
+        common = {
+            "case_id": case.case_id, "check": case.check, "subject": case.subject, "nodeid": nodeid,
+            "source_table": case.pair.source_name if case.pair else None,
+            "target_table": case.pair.target_name if case.pair else None,
+        }
+        if self.plan.skip_reason:
+            return CaseResult(status="skipped", message=self.plan.skip_reason, **common)
+        try:
+            outcome = REGISTRY[case.check]().run(case, self.context())
+        except SkipCase as e:
+            return CaseResult(status="skipped", message=str(e), duration_s=time.perf_counter() - started, **common)
+        except DmsvalError as e:
+            return CaseResult(status="error", message=str(e).splitlines()[0], error=f"{type(e).__name__}: {e}",
+                              duration_s=time.perf_counter() - started, **common)
+        return CaseResult(status="passed" if outcome.passed else "failed", message=outcome.message,
+                          figures=outcome.figures, sql=outcome.sql, details=outcome.details,
+                          duration_s=time.perf_counter() - started, **common)
