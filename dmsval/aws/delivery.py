@@ -38,8 +38,10 @@ def upload(aws: AwsContext, s3_uri: str, task_id: str, run_id: str, files: list[
     for path in files:
         key = f"{base}/{path.name}"
         try:
-            client.upload_file(str(path), bucket, key,
-                               ExtraArgs={"ContentType": _CONTENT_TYPES.get(path.suffix, "application/octet-stream")})
+            # put_object rather than upload_file: report files are small, and its errors are plain ClientErrors
+            with path.open("rb") as body:
+                client.put_object(Bucket=bucket, Key=key, Body=body,
+                                  ContentType=_CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
         except AWS_ERRORS as e:
             raise DeliveryError(f"upload of {path.name} to s3://{bucket}/{key} failed: {error_code(e)}") from e
         except OSError as e:

@@ -47,7 +47,8 @@ def read_latest(aws: AwsContext, metric: str, instance_id: str, task_resource_id
                 {"Name": "ReplicationTaskIdentifier", "Value": task_resource_id},
             ],
             StartTime=now - timedelta(minutes=lookback_minutes),
-            EndTime=now,
+            # the current, still-open period too: the newest datapoint is what tells whether DMS caught up
+            EndTime=now + timedelta(minutes=1),
             Period=60,
             Statistics=["Maximum"],
         )

@@ -89,9 +89,21 @@ def _within(a: tuple[Any, ...], b: tuple[Any, ...], tolerance: float) -> bool:
 
 def compare_rows(source_rows: Iterable[tuple[Any, ...]], target_rows: Iterable[tuple[Any, ...]],
                  tolerance: float) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Rows only in source and only in target (multiset difference, numbers within ``tolerance``)."""
-    source = Counter(tuple(comparable(v) for v in row) for row in source_rows)
-    target = Counter(tuple(comparable(v) for v in row) for row in target_rows)
+    """Rows only in source and only in target (multiset difference, numbers within ``tolerance``).
+
+    Rows are matched on their normalized form (:func:`comparable`) and returned as the driver gave them.
+    """
+    originals: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def counted(rows: Iterable[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
+        counter: Counter[tuple[Any, ...]] = Counter()
+        for row in rows:
+            key = tuple(comparable(v) for v in row)
+            originals.setdefault(key, tuple(row))
+            counter[key] += 1
+        return counter
+
+    source, target = counted(source_rows), counted(target_rows)
     only_source = list((source - target).elements())
     only_target = list((target - source).elements())
     if tolerance > 0 and only_source and only_target and len(only_source) <= TOLERANCE_MATCH_LIMIT:
@@ -104,7 +116,7 @@ def compare_rows(source_rows: Iterable[tuple[Any, ...]], target_rows: Iterable[t
             else:
                 remaining.pop(index)
         only_source, only_target = unmatched_source, remaining
-    return only_source, only_target
+    return [originals[k] for k in only_source], [originals[k] for k in only_target]
 
 
 def _jsonable(row: tuple[Any, ...]) -> list[Any]:

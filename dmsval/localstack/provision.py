@@ -133,3 +133,17 @@ def put_latency(aws: AwsContext, instance_id: str, task_resource_id: str, source
             {"Name": "ReplicationTaskIdentifier", "Value": task_resource_id}]})
     if data:
         aws.client("cloudwatch").put_metric_data(Namespace="AWS/DMS", MetricData=data)
+
+
+def ensure_mysql_reader(host: str, port: int, user: str, password: str, admin_user: str = "root",
+                        admin_password: str = "") -> None:
+    """Create (or reset) a SELECT-only MariaDB/MySQL account for the validator, as a user's DBA would."""
+    import pymysql
+
+    with pymysql.connect(host=host, port=port, user=admin_user, password=admin_password) as conn:
+        with conn.cursor() as cur:
+            cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (user, password))
+            cur.execute("CREATE USER IF NOT EXISTS %s@'localhost' IDENTIFIED BY %s", (user, password))
+            for hostpart in ("%", "localhost"):
+                cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, hostpart, password))
+                cur.execute("GRANT SELECT, SHOW VIEW ON *.* TO %s@%s", (user, hostpart))

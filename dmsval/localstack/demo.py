@@ -1,0 +1,159 @@
+"""The local demo: a DMS migration of Sakila, validated end to end on this machine.
+
+1. Bring up MariaDB (source), PostgreSQL (standing in for Redshift) behind the Redshift wire shim, and moto.
+2. Load Sakila into MariaDB and copy it into PostgreSQL the way a DMS full load into Redshift would.
+3. Plant defects in the target: a missing row (rental), an extra row (payment), a changed value (customer).
+4. Register the migration in moto: secrets, replication instance, endpoints (target = Redshift), task.
+5. Write the REPLICATION_TASK_STOPPED event and run ``pytest tests_validation`` from it.
+6. Print the SNS message as delivered (read back from moto through a subscribed SQS queue) and the report path.
+
+Exit status 0 when the run found exactly the planted defects, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from ..aws.clients import AwsContext
+from ..events import stopped_event
+from ..results import load_results
+from . import services
+from .datasets import MySQLParams, load_sakila
+from .dms_copy import copy_schema
+from .provision import DbEndpoint, delivered_messages, include_schema, provision
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+DEMO_DB = "dmsval_demo"
+TASK_NAME = "sakila-to-redshift"
+# Any password works with the local trust authentication; it is still kept in a secret and must never show
+# up in reports, logs or the SNS message (the tests check that).
+DEMO_PASSWORD = "demo-Pa55word-never-shown"
+MOTO_PORT = 5055
+SHIM_PORT = 5439
+
+DEMO_TABLE_MAPPINGS = {
+    "rules": [
+        include_schema("sakila", 1),
+        {"rule-type": "selection", "rule-id": "2", "rule-name": "no-film-text",
+         "object-locator": {"schema-name": "sakila", "table-name": "film_text"}, "rule-action": "exclude"},
+        {"rule-type": "transformation", "rule-id": "3", "rule-name": "lowercase-tables", "rule-target": "table",
+         "object-locator": {"schema-name": "sakila", "table-name": "%"}, "rule-action": "convert-lowercase"},
+    ]
+}
+
+# The defects planted in the target, and the failing cases they must produce.
+PLANTED_SQL = [
+    "DELETE FROM sakila.rental WHERE rental_id = 4242",
+    "INSERT INTO sakila.payment (payment_id, customer_id, staff_id, rental_id, amount, payment_date, last_update) "
+    "VALUES (30000, 1, 1, NULL, 9.99, '2006-02-15 00:00:00', '2006-02-15 00:00:00')",
+    "UPDATE sakila.customer SET email = 'changed@example.com' WHERE customer_id = 7",
+]
+EXPECTED_FAILURES = {
+    "row_count[sakila.rental]", "row_count[sakila.payment]",
+    "custom_sql[sakila_payment_totals]", "custom_sql[sakila_customer_contact]",
+}
+
+
+def pg_dsn(database: str) -> str:
+    return f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
+
+
+def prepare_target_database() -> None:
+    with psycopg.connect(pg_dsn("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DEMO_DB,)).fetchone():
+            conn.execute(f"CREATE DATABASE {DEMO_DB}")
+
+
+def plant_defects() -> None:
+    with psycopg.connect(pg_dsn(DEMO_DB)) as conn:
+        for statement in PLANTED_SQL:
+            conn.execute(statement)
+
+
+def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, extra: list[str]) -> int:
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION=REGION)
+    command = [sys.executable, "-m", "pytest", "tests_validation", "--dms-event", str(event_path),
+               "--aws-endpoint-url", endpoint_url, "--s3-uri", f"s3://{bucket}/validation",
+               "--sns-topic-arn", topic_arn, *extra]
+    print("$ " + " ".join(command), flush=True)
+    return subprocess.call(command, cwd=REPO, env=env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers for the run (0 = serial)")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
+    print("== 1. local stack", flush=True)
+    services.ensure_mariadb()
+    services.ensure_postgres()
+    endpoint_url = services.ensure_moto(MOTO_PORT)
+    services.ensure_redshift_shim(listen_port=SHIM_PORT, upstream_port=5432)
+
+    print("== 2. Sakila into MariaDB, DMS-style full load into PostgreSQL (as Redshift)", flush=True)
+    mysql = MySQLParams()
+    load_sakila(mysql)
+    prepare_target_database()
+    tables = [t for t in services_tables(mysql) if t != "film_text"]
+    copied = copy_schema(mysql, pg_dsn(DEMO_DB), "sakila", "sakila", tables=tables)
+    print(f"   copied {len(copied)} tables, {sum(copied.values())} rows", flush=True)
+
+    print("== 3. planting defects in the target", flush=True)
+    plant_defects()
+    for statement in PLANTED_SQL:
+        print(f"   {statement}", flush=True)
+
+    print("== 4. registering the migration in moto", flush=True)
+    services.reset_moto(endpoint_url)
+    aws = AwsContext(REGION, endpoint_url)
+    db = dict(user="root", password=DEMO_PASSWORD)
+    made = provision(aws, name=TASK_NAME,
+                     source=DbEndpoint("127.0.0.1", 3306, "root", DEMO_PASSWORD, "sakila"),
+                     target=DbEndpoint("127.0.0.1", SHIM_PORT, "postgres", DEMO_PASSWORD, DEMO_DB),
+                     table_mappings=DEMO_TABLE_MAPPINGS)
+    del db
+    event_path = REPO / "reports" / "demo-event.json"
+    event_path.parent.mkdir(exist_ok=True)
+    event_path.write_text(json.dumps(stopped_event(made.task_arn), indent=2))
+    print(f"   task {made.task_arn}\n   event {event_path}", flush=True)
+
+    print("== 5. validation run", flush=True)
+    extra = ["-n", args.workers] if args.workers not in ("0", "") else []
+    status = run_suite(event_path, endpoint_url, made.bucket, made.topic_arn, extra)
+
+    print("== 6. the SNS message as delivered", flush=True)
+    for message in delivered_messages(aws, made.queue_url):
+        print(f"Subject: {message['Subject']}\n{message['Message']}")
+    results = load_results(REPO / "reports" / "results.json")
+    failing = {c.case_id for c in results.cases if c.status in ("failed", "error")}
+    print(f"HTML report: {REPO / 'reports' / 'report.html'}")
+    print(f"suite exit status {status}; failing cases: {', '.join(sorted(failing)) or 'none'}")
+    if failing != EXPECTED_FAILURES:
+        print(f"UNEXPECTED: planted defects should fail exactly {sorted(EXPECTED_FAILURES)}", file=sys.stderr)
+        return 1
+    print("demo OK: the run found exactly the planted defects")
+    return 0
+
+
+def services_tables(mysql: MySQLParams) -> list[str]:
+    import pymysql
+
+    with pymysql.connect(host=mysql.host, port=mysql.port, user=mysql.user, password=mysql.password) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'sakila' "
+                        "AND table_type = 'BASE TABLE' ORDER BY table_name")
+            return [r[0] for r in cur.fetchall()]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Fixtures of the project's own tests: the real local stack (MariaDB, PostgreSQL behind the Redshift shim,
+moto in server mode), built by factories. Session fixtures run once per xdist worker, so every name a
+fixture creates in a shared database carries the worker id."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import psycopg
+import pytest
+
+from dmsval.aws.clients import AwsContext
+from dmsval.events import stopped_event
+from dmsval.localstack import services
+from dmsval.localstack.datasets import MySQLParams, load_sakila
+from dmsval.localstack.redshift_shim import RedshiftShim
+
+REPO = Path(__file__).resolve().parents[1]
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def worker_id_suffix(request: pytest.FixtureRequest) -> str:
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "gw0")
+    return worker
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dummy_aws_credentials() -> None:
+    # moto accepts any credentials; real ones must never be needed (or picked up) by the tests
+    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+    os.environ["AWS_DEFAULT_REGION"] = REGION
+    os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def databases() -> None:
+    services.ensure_mariadb()
+    services.ensure_postgres()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[services.MotoServer]:
+    with services.MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def aws(moto_server: services.MotoServer) -> AwsContext:
+    moto_server.reset()
+    return AwsContext(REGION, moto_server.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def redshift_shim(databases: None) -> Iterator[RedshiftShim]:
+    with RedshiftShim(upstream_port=5432) as shim:
+        yield shim
+
+
+@pytest.fixture(scope="session")
+def sakila(databases: None) -> MySQLParams:
+    params = MySQLParams()
+    load_sakila(params)
+    return params
+
+
+def pg_dsn(database: str) -> str:
+    return f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
+
+
+def create_pg_database(name: str) -> str:
+    with psycopg.connect(pg_dsn("postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def results(self) -> dict[str, Any]:
+        return json.loads((self.reports / "results.json").read_text())
+
+    def statuses(self) -> dict[str, str]:
+        return {c["case_id"]: c["status"] for c in self.results["cases"]}
+
+
+@pytest.fixture
+def run_suite(tmp_path: Path, moto_server: services.MotoServer) -> Callable[..., SuiteRun]:
+    """Run ``pytest tests_validation`` as a user would (a separate process, from the repository root)."""
+    counter = iter(range(1000))
+
+    def run(*args: str, event: dict[str, Any] | None = None, env: dict[str, str] | None = None,
+            timeout_s: float = 300) -> SuiteRun:
+        reports = tmp_path / f"run{next(counter)}"
+        command = [sys.executable, "-m", "pytest", "tests_validation", "--reports-dir", str(reports),
+                   "--aws-endpoint-url", moto_server.endpoint_url, *args]
+        if event is not None:
+            reports.mkdir(parents=True, exist_ok=True)
+            path = reports / "event.json"
+            path.write_text(json.dumps(event))
+            command += ["--dms-event", str(path)]
+        full_env = dict(os.environ, **(env or {}))
+        done = subprocess.run(command, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout_s)
+        return SuiteRun(done.returncode, done.stdout, done.stderr, reports)
+
+    return run
+
+
+__all__ = ["REPO", "REGION", "SuiteRun", "create_pg_database", "pg_dsn", "stopped_event"]

@@ -1,0 +1,223 @@
+"""The user's flow end to end: a stopped-task event -> `pytest tests_validation` -> reports, S3, SNS.
+
+Source: Sakila in MariaDB. Target: a DMS-style copy in PostgreSQL reached through the Redshift shim with
+redshift_connector (the target endpoint is a Redshift endpoint). AWS: moto in server mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import psycopg
+import pytest
+
+from dmsval.aws.clients import AwsContext
+from dmsval.events import stopped_event
+from dmsval.localstack import demo
+from dmsval.localstack.dms_copy import copy_schema
+from dmsval.localstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
+                                         provision, put_latency)
+
+from .conftest import create_pg_database, pg_dsn
+
+pytestmark = pytest.mark.integration
+PASSWORD = "e2e-Secret-Value-42"
+READER = "dmsval_e2e_reader"
+
+
+@dataclass(frozen=True)
+class Migration:
+    database: str
+    made: Provisioned
+
+    @property
+    def event(self) -> dict:
+        return stopped_event(self.made.task_arn)
+
+
+@pytest.fixture(scope="session")
+def copies(sakila, worker_id_suffix) -> Callable[[str, list[str]], str]:
+    """Factory: a DMS-style copy of Sakila (film_text excluded, as the demo's task does) with defects planted."""
+    made: dict[str, str] = {}
+    tables_sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema='sakila' "
+                  "AND table_type='BASE TABLE' AND table_name <> 'film_text'")
+
+    def make(name: str, plant: list[str]) -> str:
+        database = f"dmsval_e2e_{name}_{worker_id_suffix}"
+        if database not in made:
+            import pymysql
+            with pymysql.connect(host="127.0.0.1", user="root") as conn, conn.cursor() as cur:
+                cur.execute(tables_sql)
+                tables = [r[0] for r in cur.fetchall()]
+            create_pg_database(database)
+            copy_schema(sakila, pg_dsn(database), "sakila", "sakila", tables=tables)
+            with psycopg.connect(pg_dsn(database)) as conn:
+                for statement in plant:
+                    conn.execute(statement)
+            made[name] = database
+        return database
+
+    return make
+
+
+@pytest.fixture
+def migration(aws: AwsContext, copies, redshift_shim) -> Callable[..., Migration]:
+    ensure_mysql_reader("127.0.0.1", 3306, READER, PASSWORD)
+
+    def make(name: str, plant: list[str] | None = None, migration_type: str = "full-load") -> Migration:
+        database = copies(name, plant or [])
+        made = provision(aws, name=f"task-{name}",
+                         source=DbEndpoint("127.0.0.1", 3306, READER, PASSWORD, "sakila"),
+                         target=DbEndpoint("127.0.0.1", redshift_shim.port, "postgres", PASSWORD, database),
+                         table_mappings=demo.DEMO_TABLE_MAPPINGS, migration_type=migration_type)
+        return Migration(database, made)
+
+    return make
+
+
+def delivery_args(m: Migration) -> list[str]:
+    return ["--s3-uri", f"s3://{m.made.bucket}/validation", "--sns-topic-arn", m.made.topic_arn]
+
+
+SAKILA_TABLES = 15  # 16 tables less film_text, excluded by the task's mapping
+
+
+def test_clean_copy_passes_every_case(migration, run_suite):
+    m = migration("clean")
+    run = run_suite(event=m.event)
+    assert run.returncode == 0, run.stdout[-3000:]
+    statuses = run.statuses()
+    assert sum(1 for c in statuses if c.startswith("row_count[")) == SAKILA_TABLES
+    assert "row_count[sakila.film_text]" not in statuses
+    assert set(statuses.values()) == {"passed"}
+    assert {c for c in statuses if c.startswith("custom_sql[")} == {
+        "custom_sql[sakila_payment_totals]", "custom_sql[sakila_customer_contact]",
+        "custom_sql[sakila_films_by_rating]"}
+
+
+def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run_suite, aws):
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    run = run_suite(*delivery_args(m), event=m.event)
+    assert run.returncode == 1
+    results = run.results
+    failing = {c["case_id"] for c in results["cases"] if c["status"] != "passed"}
+    assert failing == demo.EXPECTED_FAILURES | {"row_count[sakila.language]"}
+    by_id = {c["case_id"]: c for c in results["cases"]}
+    assert by_id["row_count[sakila.rental]"]["figures"] == {"source_rows": 16044, "target_rows": 16043,
+                                                           "difference": -1}
+    assert by_id["row_count[sakila.payment]"]["figures"]["target_rows"] == 16045
+    assert by_id["row_count[sakila.language]"]["message"] == "target table sakila.language does not exist"
+    contact = by_id["custom_sql[sakila_customer_contact]"]
+    assert [row[0] for row in contact["details"]["only_in_target"]] == [7]
+    assert contact["details"]["only_in_target"][0][4] == "changed@example.com"
+    assert results["run"]["counts"] == {"passed": 13, "failed": 5, "skipped": 0, "error": 0}
+    assert results["run"]["task"]["identifier"] == "task-defects"
+    assert results["run"]["target"]["engine_name"] == "redshift"
+
+    # S3: the three files under s3://bucket/validation/<task-id>/<run-id>/
+    run_id = results["run"]["run_id"]
+    listed = aws.client("s3").list_objects_v2(Bucket=m.made.bucket, Prefix="validation/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == [f"validation/task-defects/{run_id}/{name}"
+                                               for name in ("junit.xml", "report.html", "results.json")]
+    # SNS: one message, read back as delivered to a subscribed queue
+    messages = delivered_messages(aws, m.made.queue_url)
+    assert len(messages) == 1
+    subject, body = messages[0]["Subject"], messages[0]["Message"]
+    assert subject == "dmsval FAILED: task-defects - 5 failed, 0 errors, 13 passed"
+    assert "13 passed, 5 failed, 0 skipped, 0 errors" in body
+    assert "- FAILED row_count[sakila.rental] -> sakila.rental: source_rows=16044, target_rows=16043" in body
+    assert f"Report: s3://{m.made.bucket}/validation/task-defects/{run_id}/report.html" in body
+    assert messages[0]["MessageAttributes"]["verdict"]["Value"] == "failed"
+
+    # the HTML report shows the failing case with its figures, and no secret appears anywhere
+    html = (run.reports / "report.html").read_text()
+    assert "row_count[sakila.rental]" in html and "16043" in html
+    for path in run.reports.iterdir():
+        assert PASSWORD not in path.read_text(errors="replace"), path
+    assert PASSWORD not in run.stdout + run.stderr + body
+
+
+def test_parallel_run_gives_the_same_results_as_serial(migration, run_suite):
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    serial = run_suite(event=m.event)
+    parallel = run_suite("-n", "2", event=m.event)
+    assert "2 workers" in parallel.stdout or "gw1" in parallel.stdout
+
+    def essence(run):
+        return sorted((c["case_id"], c["status"], str(c["figures"]), str(c["details"]))
+                      for c in run.results["cases"])
+
+    assert serial.returncode == parallel.returncode == 1
+    assert essence(serial) == essence(parallel)
+    assert len(essence(serial)) == SAKILA_TABLES + 3
+
+
+def test_other_event_types_run_no_checks(migration, run_suite):
+    m = migration("clean")
+    event = m.event
+    event["detail"]["eventType"] = "REPLICATION_TASK_STARTED"
+    run = run_suite(event=event)
+    assert run.returncode == 0
+    assert "does not call for validation; only REPLICATION_TASK_STOPPED does" in run.stdout + run.stderr
+    assert not (run.reports / "results.json").exists()
+
+
+def test_malformed_event_and_unknown_task_are_usage_errors(migration, run_suite):
+    m = migration("clean")
+    bad = m.event
+    bad["resources"] = []
+    run = run_suite(event=bad)
+    assert run.returncode == 4 and "has no task ARN" in run.stderr
+    missing = stopped_event(m.made.task_arn.replace("task-clean", "task-gone"))
+    run = run_suite(event=missing)
+    assert run.returncode == 4 and "does not exist" in run.stderr
+    run = run_suite()
+    assert run.returncode == 4 and "pass --dms-event" in run.stderr
+
+
+def test_cdc_gate_closed_skips_every_check_with_the_reason(migration, run_suite, aws):
+    m = migration("clean", migration_type="full-load-and-cdc")
+    run = run_suite(*delivery_args(m), event=m.event)
+    results = run.results
+    assert run.returncode == 0
+    assert results["run"]["mode"] == "cdc" and results["run"]["gate"]["open"] is False
+    assert {c["status"] for c in results["cases"]} == {"skipped"}
+    assert all("no datapoints" in c["message"] for c in results["cases"])
+    body = delivered_messages(aws, m.made.queue_url)[0]["Message"]
+    assert "CDC gate:  CDC gate closed: no datapoints" in body
+
+    put_latency(aws, m.made.instance_id, m.made.task_arn.rsplit(":", 1)[-1], 30.0, 1.0)
+    over = run_suite(event=m.event)
+    assert {c["status"] for c in over.results["cases"]} == {"skipped"}
+    assert "CDCLatencySource=30s" in over.results["cases"][0]["message"]
+
+
+def test_cdc_gate_open_runs_the_checks(migration, run_suite, aws):
+    m = migration("clean", migration_type="full-load-and-cdc")
+    put_latency(aws, m.made.instance_id, m.made.task_arn.rsplit(":", 1)[-1], 0.5, 1.5)
+    run = run_suite(event=m.event)
+    assert run.returncode == 0
+    assert run.results["run"]["gate"]["open"] is True
+    assert set(run.statuses().values()) == {"passed"}
+
+
+def test_upload_failure_is_reported_and_keeps_local_files(migration, run_suite):
+    m = migration("clean")
+    run = run_suite("--s3-uri", "s3://no-such-bucket/x", "--sns-topic-arn", m.made.topic_arn, event=m.event)
+    assert run.returncode == 1
+    assert "dmsval DELIVERY FAILED: upload of" in run.stdout and "NoSuchBucket" in run.stdout
+    assert (run.reports / "results.json").exists() and (run.reports / "report.html").exists()
+    assert (run.reports / "junit.xml").exists()
+
+
+def test_unreachable_target_errors_each_case_without_stopping_the_run(migration, run_suite, aws):
+    m = migration("clean")
+    aws.client("secretsmanager").put_secret_value(
+        SecretId="task-clean/target",
+        SecretString='{"username": "postgres", "password": "x", "host": "127.0.0.1", "port": 1, "dbname": "x"}')
+    run = run_suite("--checks", "row_count", event=m.event)
+    assert run.returncode == 1
+    statuses = run.statuses()
+    assert len(statuses) == SAKILA_TABLES and set(statuses.values()) == {"error"}
+    assert "cannot connect to target redshift postgres@127.0.0.1:1" in run.results["cases"][0]["message"]
