@@ -21,6 +21,7 @@ from .checks import Case
 from .config import OPTIONS, Settings, resolve_settings
 from .errors import DeliveryError, DmsvalError, EventIgnored
 from .render import html as html_render
+from .render import text as text_render
 from .results import CaseResult, RunResults
 from .run import RunPlan, Validator, plan_run
 
@@ -132,7 +133,7 @@ def run_case(request: pytest.FixtureRequest) -> Callable[[Case], CaseResult]:
         if result.status == "error":
             pytest.fail(f"ERROR {result.error}", pytrace=False)
         if result.status == "failed":
-            pytest.fail(result.message, pytrace=False)
+            pytest.fail(text_render.case_text(result.to_dict()), pytrace=False)
         return result
 
     return run

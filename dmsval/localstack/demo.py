@@ -27,7 +27,7 @@ from ..results import load_results
 from . import services
 from .datasets import MySQLParams, load_sakila
 from .dms_copy import copy_schema
-from .provision import DbEndpoint, delivered_messages, include_schema, provision
+from .provision import DbEndpoint, delivered_messages, ensure_mysql_reader, include_schema, provision
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -36,6 +36,7 @@ TASK_NAME = "sakila-to-redshift"
 # Any password works with the local trust authentication; it is still kept in a secret and must never show
 # up in reports, logs or the SNS message (the tests check that).
 DEMO_PASSWORD = "demo-Pa55word-never-shown"
+DEMO_READER = "dmsval_reader"  # a SELECT-only MariaDB account, as a DBA would give the validator
 MOTO_PORT = 5055
 SHIM_PORT = 5439
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     mysql = MySQLParams()
     load_sakila(mysql)
     prepare_target_database()
-    tables = [t for t in services_tables(mysql) if t != "film_text"]
+    tables = [t for t in sakila_tables(mysql) if t != "film_text"]  # the task excludes film_text
     copied = copy_schema(mysql, pg_dsn(DEMO_DB), "sakila", "sakila", tables=tables)
     print(f"   copied {len(copied)} tables, {sum(copied.values())} rows", flush=True)
 
@@ -116,12 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     print("== 4. registering the migration in moto", flush=True)
     services.reset_moto(endpoint_url)
     aws = AwsContext(REGION, endpoint_url)
-    db = dict(user="root", password=DEMO_PASSWORD)
+    ensure_mysql_reader("127.0.0.1", 3306, DEMO_READER, DEMO_PASSWORD)
     made = provision(aws, name=TASK_NAME,
-                     source=DbEndpoint("127.0.0.1", 3306, "root", DEMO_PASSWORD, "sakila"),
+                     source=DbEndpoint("127.0.0.1", 3306, DEMO_READER, DEMO_PASSWORD, "sakila"),
                      target=DbEndpoint("127.0.0.1", SHIM_PORT, "postgres", DEMO_PASSWORD, DEMO_DB),
                      table_mappings=DEMO_TABLE_MAPPINGS)
-    del db
     event_path = REPO / "reports" / "demo-event.json"
     event_path.parent.mkdir(exist_ok=True)
     event_path.write_text(json.dumps(stopped_event(made.task_arn), indent=2))
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def services_tables(mysql: MySQLParams) -> list[str]:
+def sakila_tables(mysql: MySQLParams) -> list[str]:
     import pymysql
 
     with pymysql.connect(host=mysql.host, port=mysql.port, user=mysql.user, password=mysql.password) as conn:
