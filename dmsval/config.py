@@ -39,6 +39,20 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a whole number greater than 0")
+    return number
+
+
+def _digits(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 15:
+        raise ValueError("must be between 1 and 15 significant digits")
+    return number
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -88,6 +102,18 @@ OPTIONS: tuple[OptionSpec, ...] = (
                env="DMSVAL_TARGET_PASSWORD_SECRET"),
     OptionSpec("target_password_env", "environment variable holding the target password (endpoint without secret)",
                env="DMSVAL_TARGET_PASSWORD_ENV"),
+    OptionSpec("float_digits", "row_diff: significant digits compared for FLOAT (REAL) columns", default=6,
+               env="DMSVAL_FLOAT_DIGITS", parse=_digits),
+    OptionSpec("double_digits", "row_diff: significant digits compared for DOUBLE columns", default=7,
+               env="DMSVAL_DOUBLE_DIGITS", parse=_digits),
+    OptionSpec("segment_rows", "row_diff: rows per checksum segment", default=2000, env="DMSVAL_SEGMENT_ROWS",
+               parse=_positive_int),
+    OptionSpec("fetch_rows", "row_diff: a differing segment up to this many rows is fetched, larger ones split",
+               default=20000, env="DMSVAL_FETCH_ROWS", parse=_positive_int),
+    OptionSpec("split_rows", "row_diff: tables above this many rows become several key-range cases",
+               default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
+    OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
+               default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
     OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
                env="DMSVAL_QUERY_TIMEOUT", parse=_positive_float),
 )
@@ -112,6 +138,12 @@ class Settings:
     source_password_env: str | None = None
     target_password_secret: str | None = None
     target_password_env: str | None = None
+    float_digits: int = 6
+    double_digits: int = 7
+    segment_rows: int = 2000
+    fetch_rows: int = 20000
+    split_rows: int = 1_000_000
+    diff_sample: int = 50
     query_timeout: float = 1800.0
     rootdir: str = field(default=".", compare=False)
 

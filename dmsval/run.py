@@ -17,7 +17,7 @@ from .aws.clients import AwsContext, region_of_arn
 from .aws.dms import TaskInfo, describe_task
 from .aws.latency import GateVerdict, evaluate_gate
 from .aws.secrets import resolve_credentials
-from .checks import REGISTRY, Case, CheckContext, SkipCase
+from .checks import REGISTRY, Case, CheckContext, SkipCase, TableStats
 from .config import Settings
 from .engines import Engine, open_engine
 from .errors import ConfigError, DmsvalError, EventError
@@ -64,11 +64,12 @@ class RunPlan:
     gate: GateVerdict | None
     pairs: tuple[TablePair, ...]
     checks: tuple[str, ...]
+    stats: dict[str, TableStats]
 
     def cases(self, settings: Settings) -> list[Case]:
         cases: list[Case] = []
         for name in self.checks:
-            cases.extend(REGISTRY[name]().plan(settings, self.pairs))
+            cases.extend(REGISTRY[name]().plan(settings, self.pairs, self.stats))
         return cases
 
     @property
@@ -83,7 +84,7 @@ class RunPlan:
             "run_id": self.run_id, "started_at": self.started_at, "trigger": self.trigger.to_dict(),
             "aws": self.aws.to_dict(), "task": self.task.to_dict(), "mode": self.mode,
             "gate": self.gate.to_dict() if self.gate else None, "pairs": [p.to_dict() for p in self.pairs],
-            "checks": list(self.checks),
+            "checks": list(self.checks), "stats": {k: v.to_dict() for k, v in self.stats.items()},
         }
 
     @classmethod
@@ -93,6 +94,7 @@ class RunPlan:
             aws=AwsContext(**data["aws"]), task=TaskInfo.from_dict(data["task"]), mode=data["mode"],
             gate=GateVerdict.from_dict(data["gate"]) if data["gate"] else None,
             pairs=tuple(TablePair.from_dict(p) for p in data["pairs"]), checks=tuple(data["checks"]),
+            stats={k: TableStats.from_dict(v) for k, v in data["stats"].items()},
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -142,10 +144,26 @@ def plan_run(settings: Settings, now: datetime | None = None) -> RunPlan:
     source = open_side(settings, aws, task, "source")
     try:
         pairs = tuple(mappings.select(source.list_tables()))
+        stats = {p.source_name: table_stats(source, p, settings) for p in pairs}
     finally:
         source.close()
     return RunPlan(new_run_id(now), now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
-                   checks)
+                   checks, stats)
+
+
+def table_stats(source: Engine, pair: TablePair, settings: Settings) -> TableStats:
+    """Row estimate and key of a source table; for a large table with one integer key, its key range too."""
+    info = source.table_info(pair.source_schema, pair.source_table)
+    key_range = None
+    if len(info.key) == 1 and info.row_estimate > settings.split_rows:
+        column = info.column(info.key[0])
+        if column is not None and column.data_type in ("tinyint", "smallint", "mediumint", "int", "bigint"):
+            quoted = source.quote(info.key[0])
+            row = source.query(f"SELECT MIN({quoted}), MAX({quoted}) FROM "
+                               f"{source.table_ref(pair.source_schema, pair.source_table)}").rows[0]
+            if row[0] is not None:
+                key_range = (int(row[0]), int(row[1]))
+    return TableStats(info.row_estimate, info.key, key_range)
 
 
 class Validator:
@@ -160,7 +178,8 @@ class Validator:
         if self._context is None:
             source = open_side(self.settings, self.plan.aws, self.plan.task, "source")
             target = open_side(self.settings, self.plan.aws, self.plan.task, "target")
-            self._context = CheckContext(self.settings, self.plan.pairs, source, target)
+            self._context = CheckContext(self.settings, self.plan.pairs, source, target,
+                                         task_settings=self.plan.task.settings, stats=self.plan.stats)
         return self._context
 
     def close(self) -> None:

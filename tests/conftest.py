@@ -20,6 +20,7 @@ from dmsval.events import stopped_event
 from dmsval.localstack import services
 from dmsval.localstack.datasets import MySQLParams, load_sakila
 from dmsval.localstack.redshift_shim import RedshiftShim
+from dmsval.localstack.standin import prepare_redshift_standin
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -76,9 +77,8 @@ def pg_dsn(database: str) -> str:
 
 
 def create_pg_database(name: str) -> str:
-    with psycopg.connect(pg_dsn("postgres"), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    """A PostgreSQL database standing in for Redshift (with the test-only Redshift functions)."""
+    prepare_redshift_standin(name)
     return name
 
 

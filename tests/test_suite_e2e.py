@@ -89,6 +89,7 @@ def test_clean_copy_passes_every_case(migration, run_suite):
     assert run.returncode == 0, run.stdout[-3000:]
     statuses = run.statuses()
     assert sum(1 for c in statuses if c.startswith("row_count[")) == SAKILA_TABLES
+    assert sum(1 for c in statuses if c.startswith("row_diff[")) == SAKILA_TABLES
     assert "row_count[sakila.film_text]" not in statuses
     assert set(statuses.values()) == {"passed"}
     assert {c for c in statuses if c.startswith("custom_sql[")} == {
@@ -102,7 +103,7 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     assert run.returncode == 1
     results = run.results
     failing = {c["case_id"] for c in results["cases"] if c["status"] != "passed"}
-    assert failing == demo.EXPECTED_FAILURES | {"row_count[sakila.language]"}
+    assert failing == demo.EXPECTED_FAILURES | {"row_count[sakila.language]", "row_diff[sakila.language]"}
     by_id = {c["case_id"]: c for c in results["cases"]}
     assert by_id["row_count[sakila.rental]"]["figures"] == {"source_rows": 16044, "target_rows": 16043,
                                                            "difference": -1}
@@ -111,7 +112,11 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     contact = by_id["custom_sql[sakila_customer_contact]"]
     assert [row[0] for row in contact["details"]["only_in_target"]] == [7]
     assert contact["details"]["only_in_target"][0][4] == "changed@example.com"
-    assert results["run"]["counts"] == {"passed": 13, "failed": 5, "skipped": 0, "error": 0}
+    assert by_id["row_diff[sakila.rental]"]["details"]["missing_keys"] == [["4242"]]
+    assert by_id["row_diff[sakila.payment]"]["details"]["extra_keys"] == [["30000"]]
+    assert by_id["row_diff[sakila.customer]"]["details"]["changed"] == [
+        {"key": ["7"], "columns": {"email": ["MARIA.MILLER@sakilacustomer.org", "changed@example.com"]}}]
+    assert results["run"]["counts"] == {"passed": 24, "failed": 9, "skipped": 0, "error": 0}
     assert results["run"]["task"]["identifier"] == "task-defects"
     assert results["run"]["target"]["engine_name"] == "redshift"
 
@@ -124,8 +129,8 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     messages = delivered_messages(aws, m.made.queue_url)
     assert len(messages) == 1
     subject, body = messages[0]["Subject"], messages[0]["Message"]
-    assert subject == "dmsval FAILED: task-defects - 5 failed, 0 errors, 13 passed"
-    assert "13 passed, 5 failed, 0 skipped, 0 errors" in body
+    assert subject == "dmsval FAILED: task-defects - 9 failed, 0 errors, 24 passed"
+    assert "24 passed, 9 failed, 0 skipped, 0 errors" in body
     assert "- FAILED row_count[sakila.rental] -> sakila.rental: source_rows=16044, target_rows=16043" in body
     assert f"Report: s3://{m.made.bucket}/validation/task-defects/{run_id}/report.html" in body
     assert messages[0]["MessageAttributes"]["verdict"]["Value"] == "failed"
@@ -150,7 +155,7 @@ def test_parallel_run_gives_the_same_results_as_serial(migration, run_suite):
 
     assert serial.returncode == parallel.returncode == 1
     assert essence(serial) == essence(parallel)
-    assert len(essence(serial)) == SAKILA_TABLES + 3
+    assert len(essence(serial)) == 2 * SAKILA_TABLES + 3
 
 
 def test_other_event_types_run_no_checks(migration, run_suite):

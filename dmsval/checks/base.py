@@ -37,6 +37,23 @@ class Case:
 
 
 @dataclass(frozen=True)
+class TableStats:
+    """Source facts read once at planning time, used to split and balance cases."""
+
+    rows: int  # the catalog's estimate
+    key: tuple[str, ...] = ()
+    key_range: tuple[int, int] | None = None  # min/max of a single integer key, read for large tables only
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "key": list(self.key), "key_range": list(self.key_range) if self.key_range else None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TableStats":
+        rng = data.get("key_range")
+        return cls(int(data["rows"]), tuple(data.get("key") or ()), (int(rng[0]), int(rng[1])) if rng else None)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a check found. ``passed`` False means the data differ (a failure, not an error)."""
 
@@ -59,6 +76,8 @@ class CheckContext:
     pairs: tuple[TablePair, ...]
     source: "Engine"
     target: "Engine"
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, TableStats] = field(default_factory=dict)
 
 
 class Check(abc.ABC):
@@ -73,7 +92,7 @@ class Check(abc.ABC):
             REGISTRY[cls.name] = cls
 
     @abc.abstractmethod
-    def plan(self, settings: "Settings", pairs: tuple[TablePair, ...]) -> list[Case]:
+    def plan(self, settings: "Settings", pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
         """The cases of this check for this run (no database access: planning happens at collection)."""
 
     @abc.abstractmethod

@@ -23,7 +23,7 @@ from sqlglot import exp
 from ..config import Settings
 from ..errors import ConfigError
 from ..mappings import TablePair
-from .base import Case, Check, CheckContext, Outcome, SkipCase, on_both_sides
+from .base import Case, Check, TableStats, CheckContext, Outcome, SkipCase, on_both_sides
 
 SAMPLE_ROWS = 50  # rows of each side's difference kept in the report
 TOLERANCE_MATCH_LIMIT = 5000  # unmatched rows beyond this are not paired within tolerance (quadratic)
@@ -135,7 +135,7 @@ class CustomSql(Check):
     name = "custom_sql"
     description = "user query pairs from sql/<name>/source.sql and target.sql, results compared as row sets"
 
-    def plan(self, settings: Settings, pairs: tuple[TablePair, ...]) -> list[Case]:
+    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
         root = settings.sql_path
         if not root.is_dir():
             return []

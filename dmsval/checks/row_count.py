@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..config import Settings
 from ..errors import EngineError
 from ..mappings import TablePair
-from .base import Case, Check, CheckContext, Outcome, on_both_sides
+from .base import Case, Check, TableStats, CheckContext, Outcome, on_both_sides
 
 COUNT_SQL = "SELECT COUNT(*) FROM {table}"
 
@@ -14,7 +14,7 @@ class RowCount(Check):
     name = "row_count"
     description = "row count per table, source vs target"
 
-    def plan(self, settings: Settings, pairs: tuple[TablePair, ...]) -> list[Case]:
+    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
         return [Case(self.name, p.source_name, p) for p in pairs]
 
     def run(self, case: Case, ctx: CheckContext) -> Outcome:

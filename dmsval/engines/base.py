@@ -7,10 +7,11 @@ from __future__ import annotations
 import abc
 import threading
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 from ..aws.secrets import Credentials
 from ..errors import EngineError
+from .catalog import ColumnInfo, TableInfo, ValueKind
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Engine(abc.ABC):
         self.role = role or self.name
         self._conn: Any = None
         self._catalog: list[tuple[str, str]] | None = None
+        self._table_info: dict[tuple[str, str], TableInfo] = {}
         self._lock = threading.Lock()  # one DB-API connection is not safe for concurrent use
 
     # -- connection ---------------------------------------------------------------------------------------
@@ -112,6 +114,53 @@ class Engine(abc.ABC):
 
     def table_exists(self, schema: str, table: str) -> bool:
         return (self.fold_identifier(schema), self.fold_identifier(table)) in set(self.list_tables())
+
+    def table_info(self, schema: str, table: str) -> TableInfo:
+        """Columns (in ordinal order), keys and a row estimate; read once per table and session."""
+        key = (self.fold_identifier(schema), self.fold_identifier(table))
+        if key not in self._table_info:
+            self._table_info[key] = self._read_table_info(*key)
+        return self._table_info[key]
+
+    @abc.abstractmethod
+    def _read_table_info(self, schema: str, table: str) -> TableInfo:
+        """Catalog facts for one table (names as stored)."""
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query, fetched in batches so memory stays bounded (row-level fetches)."""
+        result = self.query(sql, params)  # engines with server-side cursors override this
+        yield from result.rows
+
+    # -- canonical values (row-level comparison) ----------------------------------------------------------
+    # Contract: for equal data DMS migrated, ``canonical`` renders identical text on both engines, and NULL
+    # exactly when the value is NULL (or a MySQL zero date, which DMS writes as NULL).
+
+    @abc.abstractmethod
+    def canonical(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        """SQL expression: the canonical text of one column (see ValueKind); LOB kinds give an MD5 hex."""
+
+    @abc.abstractmethod
+    def row_image(self, canonical_sqls: list[str]) -> str:
+        """SQL expression: an unambiguous, never-NULL text of several canonical values (length-prefixed)."""
+
+    def md5(self, text_sql: str) -> str:
+        return f"MD5({text_sql})"
+
+    @abc.abstractmethod
+    def hash_int(self, md5_sql: str) -> str:
+        """SQL expression: the first 15 hex digits of an MD5 as a non-negative integer (60 bits)."""
+
+    def sum_ints(self, int_sql: str) -> str:
+        """SQL aggregate: exact sum of ``hash_int`` values (no overflow for any table size)."""
+        return f"SUM({int_sql})"
+
+    @abc.abstractmethod
+    def literal(self, value: Any) -> str:
+        """A value this engine returned, as an SQL literal (to select rows by key)."""
+
+    @abc.abstractmethod
+    def int_div(self, numerator_sql: str, denominator: int) -> str:
+        """SQL expression: floor division of a non-negative integer expression by a positive integer."""
 
 
 def _first_line(error: BaseException) -> str:

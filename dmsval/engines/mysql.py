@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import pymysql
+import pymysql.converters
 import pymysql.cursors
 
 from .base import Engine, QueryResult
+from .catalog import ColumnInfo, TableInfo, ValueKind
 
 _SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 
@@ -49,3 +51,104 @@ class MySQLEngine(Engine):
         excluded = ", ".join(f"'{s}'" for s in _SYSTEM_SCHEMAS)
         return ("SELECT table_schema, table_name FROM information_schema.tables "
                 f"WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ({excluded})")
+
+    def _read_table_info(self, schema: str, table: str) -> TableInfo:
+        columns = self.query(
+            "SELECT column_name, data_type, column_type, numeric_precision, numeric_scale, datetime_precision, "
+            "character_maximum_length FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (schema, table)).rows
+        indexes = self.query(
+            "SELECT index_name, non_unique, column_name, nullable FROM information_schema.statistics "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY index_name, seq_in_index", (schema, table)).rows
+        estimate = self.query("SELECT table_rows FROM information_schema.tables WHERE table_schema = %s AND "
+                              "table_name = %s", (schema, table)).rows
+        by_index: dict[str, list[tuple[int, str, str]]] = {}
+        for index_name, non_unique, column_name, nullable in indexes:
+            by_index.setdefault(str(index_name), []).append((int(non_unique), str(column_name), str(nullable)))
+        primary = tuple(c for _, c, _ in by_index.pop("PRIMARY", []))
+        unique = tuple(tuple(c for _, c, _ in cols) for _, cols in sorted(by_index.items())
+                       if all(nu == 0 and nullable != "YES" for nu, _, nullable in cols))
+        return TableInfo(
+            schema, table,
+            tuple(ColumnInfo(str(n), str(dt).lower(), str(ct).lower(), _int(p), _int(sc), _int(dp), _int(cl))
+                  for n, dt, ct, p, sc, dp, cl in columns),
+            primary, unique, int(estimate[0][0] or 0) if estimate else 0)
+
+    # -- canonical values ---------------------------------------------------------------------------------
+    def canonical(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        x = column_sql
+        zero = f"{x} IS NULL OR YEAR({x}) = 0 OR MONTH({x}) = 0 OR DAY({x}) = 0"  # zero dates: NULL in Redshift
+        if kind.name in ("int", "decimal"):
+            return f"CAST({x} AS CHAR)"
+        if kind.name == "float":
+            return float_canonical(f"CAST({x} AS DOUBLE)", kind.digits, log10="LOG10", power="POW",
+                                   to_text=lambda e: f"CAST({e} AS SIGNED)", concat=_concat)
+        if kind.name == "date":
+            return f"CASE WHEN {zero} THEN NULL ELSE DATE_FORMAT({x}, '%%Y-%%m-%%d') END"
+        if kind.name == "datetime":
+            width = 19 + (kind.precision + 1 if kind.precision else 0)
+            return (f"CASE WHEN {zero} THEN NULL ELSE LEFT(DATE_FORMAT({x}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), "
+                    f"{width}) END")
+        if kind.name == "bit":
+            if kind.precision == 1:
+                return f"CAST({x} + 0 AS CHAR)"
+            return f"LPAD(BIN({x} + 0), {kind.precision}, '0')"
+        if kind.name == "char":
+            return f"RTRIM({x})"
+        if kind.name == "text":
+            return x if column.data_type == "varchar" else f"CAST({x} AS CHAR)"
+        if kind.name == "lob_text":
+            # limited LOB mode keeps the first LobMaxSize bytes; exact for ASCII text (see README: limits)
+            return f"MD5(LEFT({x}, {kind.lob_bytes}))"
+        if kind.name == "lob_binary":
+            return f"MD5(LOWER(HEX(LEFT({x}, {kind.lob_bytes}))))"  # DMS writes binary as hex text
+        raise AssertionError(kind)
+
+    def row_image(self, canonical_sqls: list[str]) -> str:
+        pieces = [f"IFNULL(CONCAT(CHAR_LENGTH({c}), ':', {c}), '~')" for c in canonical_sqls]
+        return f"CONCAT_WS('|', {', '.join(pieces)})"
+
+    def hash_int(self, md5_sql: str) -> str:
+        return f"CAST(CONV(SUBSTRING({md5_sql}, 1, 15), 16, 10) AS UNSIGNED)"
+
+    def literal(self, value: Any) -> str:
+        # pymysql's own escaping (backslashes, quotes, dates, Decimal, bytes) for the utf8mb4 connection;
+        # '%' doubled because row-level SQL always runs with a (possibly empty) parameter tuple
+        return str(pymysql.converters.escape_item(value, "utf8mb4")).replace("%", "%%")
+
+    def int_div(self, numerator_sql: str, denominator: int) -> str:
+        return f"(({numerator_sql}) DIV {int(denominator)})"
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Any:
+        # an unbuffered cursor streams rows instead of loading the whole result
+        with self._lock:
+            self.connect()
+            try:
+                with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
+                    cur.execute(sql, params)
+                    while True:
+                        rows = cur.fetchmany(batch)
+                        if not rows:
+                            return
+                        yield from rows
+            except self.driver_errors as e:
+                self.close()
+                from ..errors import EngineError
+                raise EngineError(f"query failed on {self.describe()}: {e}\nSQL: {sql.strip()}") from e
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _concat(*parts: str) -> str:
+    return f"CONCAT({', '.join(parts)})"
+
+
+def float_canonical(x: str, digits: int, *, log10: str, power: str, to_text: Any, concat: Any) -> str:
+    """``digits`` significant digits as '<mantissa>e<exponent>' (same IEEE arithmetic on both engines;
+    FLOOR(v + 0.5) rather than ROUND because engines round halves differently)."""
+    exponent = f"FLOOR({log10}(ABS({x})))"
+    mantissa = f"FLOOR({x} / {power}(10, {exponent} - {digits - 1}) + 0.5)"
+    return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} = 0 THEN '0' ELSE "
+            f"{concat(to_text(mantissa), chr(39) + 'e' + chr(39), to_text(exponent))} END")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any, Sequence
 
 import psycopg
 
 from .base import Engine, QueryResult
+from .catalog import ColumnInfo, TableInfo, ValueKind
+from .mysql import float_canonical
 
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "pg_internal", "pg_automv")
 
@@ -40,6 +44,78 @@ class PostgresFamilyEngine(Engine):
         return ("SELECT table_schema, table_name FROM information_schema.tables "
                 f"WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ({excluded}) "
                 "AND table_schema NOT LIKE 'pg_temp%'")
+
+
+    def _read_table_info(self, schema: str, table: str) -> TableInfo:
+        # information_schema exists on Redshift too; the target's keys are not needed (the source's identify rows)
+        rows = self.query(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale, datetime_precision, "
+            "character_maximum_length FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (schema, table)).rows
+        columns = []
+        for name, data_type, precision, scale, dt_precision, char_length in rows:
+            dt = str(data_type).lower()
+            declared = dt
+            if dt == "numeric" and precision is not None:
+                declared = f"numeric({precision},{scale})"
+            elif char_length is not None:
+                declared = f"{dt}({char_length})"
+            columns.append(ColumnInfo(str(name), dt, declared, _opt_int(precision), _opt_int(scale),
+                                      _opt_int(dt_precision), _opt_int(char_length)))
+        return TableInfo(schema, table, tuple(columns))
+
+    # -- canonical values ---------------------------------------------------------------------------------
+    def canonical(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        x = column_sql
+        is_bool = column.data_type == "boolean"
+        if is_bool and kind.name in ("int", "bit"):
+            return f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} THEN '1' ELSE '0' END"
+        if kind.name in ("int", "decimal"):
+            return f"CAST({x} AS VARCHAR)"
+        if kind.name == "float":
+            return float_canonical(f"CAST({x} AS DOUBLE PRECISION)", kind.digits, log10="LOG", power="POWER",
+                                   to_text=lambda e: f"CAST(CAST({e} AS BIGINT) AS VARCHAR)",
+                                   concat=lambda *parts: "(" + " || ".join(parts) + ")")
+        if kind.name == "date":
+            return f"TO_CHAR({x}, 'YYYY-MM-DD')"
+        if kind.name == "datetime":
+            width = 19 + (kind.precision + 1 if kind.precision else 0)
+            return f"LEFT(TO_CHAR({x}, 'YYYY-MM-DD HH24:MI:SS.US'), {width})"
+        if kind.name == "bit":
+            return x  # BIT(n > 1) arrives as its binary digits (VARCHAR)
+        if kind.name == "char":
+            return f"RTRIM({x})"
+        if kind.name == "text":
+            return x
+        if kind.name in ("lob_text", "lob_binary"):
+            return f"MD5({x})"  # the target holds what DMS kept (text, or binary as hex text)
+        raise AssertionError(kind)
+
+    def row_image(self, canonical_sqls: list[str]) -> str:
+        pieces = [f"COALESCE(CAST(LENGTH({c}) AS VARCHAR) || ':' || {c}, '~')" for c in canonical_sqls]
+        return "(" + " || '|' || ".join(pieces) + ")"
+
+    def hash_int(self, md5_sql: str) -> str:
+        return f"CAST(CAST('x' || SUBSTRING({md5_sql}, 1, 15) AS BIT(60)) AS BIGINT)"
+
+    def literal(self, value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, (int, float, Decimal)):
+            return str(value)
+        if isinstance(value, (dt.datetime, dt.date, dt.time)):
+            return "'" + value.isoformat(sep=" ") + "'" if isinstance(value, dt.datetime) else f"'{value.isoformat()}'"
+        # standard_conforming_strings is on in PostgreSQL and Redshift: only quotes need doubling
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def int_div(self, numerator_sql: str, denominator: int) -> str:
+        return f"FLOOR(({numerator_sql}) / {int(denominator)}.0)"
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _column_name(name: Any) -> str:

@@ -39,3 +39,12 @@ class RedshiftEngine(PostgresFamilyEngine):
         # Redshift stores identifiers in lowercase (enable_case_sensitive_identifier is off by default),
         # and DMS creates target tables unquoted.
         return identifier.lower()
+
+    def hash_int(self, md5_sql: str) -> str:
+        # Redshift has no bit-string casts; STRTOL parses hex. (The local PostgreSQL stand-in gets a test-only
+        # STRTOL function, see dmsval/localstack/redshift_functions.sql.)
+        return f"STRTOL(SUBSTRING({md5_sql}, 1, 15), 16)"
+
+    def sum_ints(self, int_sql: str) -> str:
+        # Redshift's SUM(BIGINT) returns BIGINT and would overflow on 60-bit values; DECIMAL(38,0) does not
+        return f"SUM(CAST({int_sql} AS DECIMAL(38,0)))"

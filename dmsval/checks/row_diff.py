@@ -1,0 +1,403 @@
+"""row_diff: every mapped column of every row, compared inside the databases.
+
+How (data moved is proportional to the differences, not to the table):
+
+1. Each side computes, in one scan, per *segment* a row count and the sum of a 60-bit hash of each row's
+   canonical image (``Engine.canonical`` per column: what DMS did to the type is undone on both sides).
+   A single integer key is segmented by key range (index range scans later); any other key, and tables
+   without a key, by a hash of the key (or of the row) modulo the segment count, so segmenting never depends
+   on both engines sorting strings the same way (MySQL ``_ci`` collations vs byte order).
+2. Only segments whose (count, checksum) differ are looked at again: a small one is fetched as
+   (key, row hash) from both sides; a large range segment is split further first.
+3. For changed keys (a sample of them), the canonical column values are fetched to name the differing columns.
+
+Tables without a primary or NOT NULL unique key are compared as multisets of row images, with counts.
+Large tables with a single integer key are split into several cases by key range (``#3/8``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from ..config import Settings
+from ..engines import Engine
+from ..engines.catalog import ColumnInfo, TableInfo, ValueKind, kind_of
+from ..errors import EngineError
+from ..mappings import TablePair
+from .base import Case, Check, CheckContext, Outcome, TableStats, on_both_sides
+
+SUBDIVIDE = 16  # a too-large differing range segment is split into this many
+RANGES_PER_QUERY = 200  # key ranges OR-ed into one fetch query
+KEYS_PER_QUERY = 500  # keys per value-fetch query
+
+
+@dataclass(frozen=True)
+class Column:
+    source: ColumnInfo
+    target: ColumnInfo
+    kind: ValueKind
+
+
+@dataclass(frozen=True)
+class Side:
+    """The SQL of one side of the comparison (all fragments from that side's engine)."""
+
+    engine: Engine
+    table: str
+    key_canonical: tuple[str, ...]
+    key_raw: tuple[str, ...]
+    canonical: tuple[str, ...]  # per compared column, in column order
+    row_hash: str  # MD5 of the row image
+    part_filter: str  # "" or "<key> >= low AND <key> < high" for split cases
+
+    def where(self, *conditions: str) -> str:
+        parts = [c for c in (self.part_filter, *conditions) if c]
+        return (" WHERE " + " AND ".join(parts)) if parts else ""
+
+    def run(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.engine.query(sql, ()).rows
+
+    def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        return self.engine.stream(sql, ())
+
+
+def lob_max_kb(task_settings: dict[str, Any]) -> int | None:
+    """LobMaxSize (KB) in limited LOB mode, None in full LOB mode (DMS keeps the whole value)."""
+    meta = task_settings.get("TargetMetadata", {}) or {}
+    if meta.get("FullLobMode") and not meta.get("LimitedSizeLobMode"):
+        return None
+    return int(meta.get("LobMaxSize") or 32)
+
+
+class RowDiff(Check):
+    name = "row_diff"
+    description = "every column of every row, missing / extra / changed keys, pushed down into the databases"
+
+    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
+        cases: list[Case] = []
+        for pair in pairs:
+            stat = stats.get(pair.source_name)
+            if stat is None or stat.key_range is None or stat.rows <= settings.split_rows:
+                cases.append(Case(self.name, pair.source_name, pair))
+                continue
+            parts = math.ceil(stat.rows / settings.split_rows)
+            low, high = stat.key_range
+            bounds = [low + (high - low + 1) * i // parts for i in range(parts + 1)]
+            for i in range(parts):
+                # first and last parts are open-ended: the target may hold keys outside the source's range
+                start = "" if i == 0 else str(bounds[i])
+                stop = "" if i == parts - 1 else str(bounds[i + 1])
+                cases.append(Case(self.name, f"{pair.source_name}#{i + 1}/{parts}", pair,
+                                  (("low", start), ("high", stop))))
+        return cases
+
+    def run(self, case: Case, ctx: CheckContext) -> Outcome:
+        pair = case.pair
+        assert pair is not None
+        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
+            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False})
+        source_info, target_info = on_both_sides(
+            lambda: ctx.source.table_info(pair.source_schema, pair.source_table),
+            lambda: ctx.target.table_info(pair.target_schema, pair.target_table))
+        return TableDiff(case, ctx, pair, source_info, target_info).run()
+
+
+class TableDiff:
+    def __init__(self, case: Case, ctx: CheckContext, pair: TablePair, source_info: TableInfo,
+                 target_info: TableInfo) -> None:
+        self.ctx, self.settings, self.pair = ctx, ctx.settings, pair
+        lob_kb = lob_max_kb(ctx.task_settings)
+        self.columns: list[Column] = []
+        self.missing_columns: list[str] = []
+        for column in source_info.columns:
+            target = target_info.column(ctx.target.fold_identifier(column.name))
+            if target is None:
+                self.missing_columns.append(column.name)
+                continue
+            kind = kind_of(column, float_digits=self.settings.float_digits,
+                           double_digits=self.settings.double_digits, lob_max_kb=lob_kb)
+            self.columns.append(Column(column, target, kind))
+        self.extra_columns = [c.name for c in target_info.columns
+                              if source_info.column(c.name) is None]
+        self.key = [c for name in source_info.key for c in self.columns if c.source.name == name]
+        if len(self.key) != len(source_info.key):
+            self.key = []  # a key column missing on the target: compare as a multiset
+        self.int_key = len(self.key) == 1 and self.key[0].kind.name == "int"
+        self.estimate = max(source_info.row_estimate, 1)
+        self.params = dict(case.params)
+        self.sides = (self._side(ctx.source, pair.source_schema, pair.source_table, True),
+                      self._side(ctx.target, pair.target_schema, pair.target_table, False))
+        self.fetched_rows = 0
+        self.sql: dict[str, str] = {}
+
+    # -- SQL ----------------------------------------------------------------------------------------------
+    def _side(self, engine: Engine, schema: str, table: str, is_source: bool) -> Side:
+        def ref(column: Column) -> str:
+            return engine.quote(column.source.name if is_source else column.target.name)
+
+        def canon(column: Column) -> str:
+            return engine.canonical(ref(column), column.kind, column.source if is_source else column.target)
+
+        canonical = tuple(canon(c) for c in self.columns)
+        part = ""
+        if self.int_key:
+            key = ref(self.key[0])
+            low, high = self.params.get("low", ""), self.params.get("high", "")
+            part = " AND ".join(([f"{key} >= {int(low)}"] if low else []) + ([f"{key} < {int(high)}"] if high else []))
+        return Side(engine, engine.table_ref(schema, table), tuple(canon(c) for c in self.key),
+                    tuple(ref(c) for c in self.key), canonical, engine.md5(engine.row_image(list(canonical))), part)
+
+    def _segments_sql(self, side: Side, bucket: str, *conditions: str) -> str:
+        e = side.engine
+        return (f"SELECT {bucket} AS segment, COUNT(*) AS row_count, {e.sum_ints(e.hash_int(side.row_hash))} "
+                f"AS checksum FROM {side.table}{side.where(*conditions)} GROUP BY 1")
+
+    def _both(self, source_sql: str, target_sql: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        self.sql.setdefault("source", source_sql)
+        self.sql.setdefault("target", target_sql)
+        return on_both_sides(lambda: self.sides[0].run(source_sql), lambda: self.sides[1].run(target_sql))
+
+    @staticmethod
+    def _segment_map(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[int, int]]:
+        return {int(b): (int(n), int(s or 0)) for b, n, s in rows}
+
+    # -- algorithm ----------------------------------------------------------------------------------------
+    def run(self) -> Outcome:
+        if not self.columns:
+            return Outcome(False, f"no column of {self.pair.source_name} exists on the target",
+                           {"missing_columns": len(self.missing_columns)})
+        if not self.key:
+            return self._multiset()
+        if self.int_key:
+            source_rows, target_rows, keyed = self._by_key_range()
+        else:
+            source_rows, target_rows, keyed = self._by_key_hash()
+        return self._keyed_outcome(source_rows, target_rows, keyed)
+
+    def _segment_count(self) -> int:
+        parts = 1
+        if self.params.get("low") or self.params.get("high"):
+            parts = max(1, math.ceil(self.estimate / self.settings.split_rows))
+        return max(1, min(1_000_000, math.ceil(self.estimate / parts / self.settings.segment_rows)))
+
+    def _by_key_range(self) -> tuple[int, int, "KeyedDiff"]:
+        s, t = self.sides
+        bounds_sql = [f"SELECT MIN({side.key_raw[0]}), MAX({side.key_raw[0]}) FROM {side.table}{side.where()}"
+                      for side in self.sides]
+        (s_min, s_max), (t_min, t_max) = (rows[0] for rows in on_both_sides(
+            lambda: s.run(bounds_sql[0]), lambda: t.run(bounds_sql[1])))
+        values = [int(v) for v in (s_min, s_max, t_min, t_max) if v is not None]
+        keyed = KeyedDiff()
+        if not values:
+            return 0, 0, keyed
+        low, high = min(values), max(values)
+        width = max(1, math.ceil((high - low + 1) / self._segment_count()))
+        source_segments, target_segments = self._range_segments(low, high, width)
+        source_rows = sum(n for n, _ in source_segments.values())
+        target_rows = sum(n for n, _ in target_segments.values())
+        pending = [(low, high, width, source_segments, target_segments)]
+        to_fetch: list[tuple[int, int]] = []
+        self.segments = len(set(source_segments) | set(target_segments))
+        self.differing_segments = 0
+        while pending:
+            start, stop, w, src, tgt = pending.pop()
+            for b in sorted(set(src) | set(tgt)):
+                if src.get(b) == tgt.get(b):
+                    continue
+                self.differing_segments += 1
+                a, z = start + b * w, min(start + (b + 1) * w - 1, stop)
+                if max(src.get(b, (0, 0))[0], tgt.get(b, (0, 0))[0]) <= self.settings.fetch_rows or a == z:
+                    to_fetch.append((a, z))
+                else:
+                    sub_width = max(1, math.ceil((z - a + 1) / SUBDIVIDE))
+                    sub_src, sub_tgt = self._range_segments(a, z, sub_width)
+                    pending.append((a, z, sub_width, sub_src, sub_tgt))
+        for i in range(0, len(to_fetch), RANGES_PER_QUERY):
+            chunk = to_fetch[i:i + RANGES_PER_QUERY]
+            keyed.compare(*self._fetch_hashes([self._ranges_condition(side, chunk) for side in self.sides]))
+        return source_rows, target_rows, keyed
+
+    def _range_segments(self, low: int, high: int, width: int) -> tuple[dict[int, tuple[int, int]], ...]:
+        sqls = []
+        for side in self.sides:
+            key = side.key_raw[0]
+            bucket = side.engine.int_div(f"{key} - {low}", width)
+            sqls.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}"))
+        source_rows, target_rows = self._both(*sqls)
+        return self._segment_map(source_rows), self._segment_map(target_rows)
+
+    @staticmethod
+    def _ranges_condition(side: Side, ranges: list[tuple[int, int]]) -> str:
+        key = side.key_raw[0]
+        return "(" + " OR ".join(f"({key} >= {a} AND {key} <= {z})" for a, z in ranges) + ")"
+
+    def _hash_bucket(self, side: Side, count: int) -> str:
+        e = side.engine
+        image = e.row_image(list(side.key_canonical)) if self.key else side.row_hash
+        return f"MOD({e.hash_int(e.md5(image) if self.key else image)}, {count})"
+
+    def _by_key_hash(self) -> tuple[int, int, "KeyedDiff"]:
+        count = self._segment_count()
+        buckets = [self._hash_bucket(side, count) for side in self.sides]
+        source_segments, target_segments = (self._segment_map(rows) for rows in self._both(
+            *(self._segments_sql(side, bucket) for side, bucket in zip(self.sides, buckets))))
+        differing = sorted(b for b in set(source_segments) | set(target_segments)
+                           if source_segments.get(b) != target_segments.get(b))
+        self.segments = len(set(source_segments) | set(target_segments))
+        self.differing_segments = len(differing)
+        keyed = KeyedDiff()
+        if differing:
+            in_list = ", ".join(str(b) for b in differing)
+            keyed.compare(*self._fetch_hashes([f"{bucket} IN ({in_list})" for bucket in buckets]))
+        return (sum(n for n, _ in source_segments.values()), sum(n for n, _ in target_segments.values()), keyed)
+
+    def _fetch_hashes(self, conditions: list[str]) -> tuple[dict[tuple[str, ...], tuple[str, tuple[Any, ...]]], ...]:
+        """(canonical key) -> (row hash, raw key) for the rows matching each side's condition."""
+        def fetch(side: Side, condition: str) -> dict[tuple[str, ...], tuple[str, tuple[Any, ...]]]:
+            n = len(side.key_canonical)
+            sql = (f"SELECT {', '.join(side.key_canonical)}, {side.row_hash}, {', '.join(side.key_raw)} "
+                   f"FROM {side.table}{side.where(condition)}")
+            return {tuple(row[:n]): (row[n], tuple(row[n + 1:])) for row in side.stream(sql)}
+
+        source, target = on_both_sides(lambda: fetch(self.sides[0], conditions[0]),
+                                       lambda: fetch(self.sides[1], conditions[1]))
+        self.fetched_rows += len(source) + len(target)
+        return source, target
+
+    def _fetch_values(self, side: Side, raw_keys: list[tuple[Any, ...]]) -> dict[tuple[str, ...], tuple[Any, ...]]:
+        """Canonical column values of the rows with these (raw) keys, by canonical key."""
+        n = len(side.key_canonical)
+        found: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        for i in range(0, len(raw_keys), KEYS_PER_QUERY):
+            chunk = raw_keys[i:i + KEYS_PER_QUERY]
+            if n == 1:
+                condition = f"{side.key_raw[0]} IN ({', '.join(side.engine.literal(k[0]) for k in chunk)})"
+            else:
+                condition = "(" + " OR ".join(
+                    "(" + " AND ".join(f"{col} = {side.engine.literal(v)}" for col, v in zip(side.key_raw, k)) + ")"
+                    for k in chunk) + ")"
+            sql = f"SELECT {', '.join(side.key_canonical)}, {', '.join(side.canonical)} FROM {side.table}{side.where(condition)}"
+            for row in side.run(sql):
+                found[tuple(row[:n])] = tuple(row[n:])
+        return found
+
+    def _keyed_outcome(self, source_rows: int, target_rows: int, keyed: "KeyedDiff") -> Outcome:
+        sample = self.settings.diff_sample
+        changed_sample = keyed.changed[:sample]
+        changes: list[dict[str, Any]] = []
+        column_counts: Counter[str] = Counter()
+        if changed_sample:
+            src_values, tgt_values = on_both_sides(
+                lambda: self._fetch_values(self.sides[0], [keyed.source_raw[k] for k in changed_sample]),
+                lambda: self._fetch_values(self.sides[1], [keyed.target_raw[k] for k in changed_sample]))
+            for key in changed_sample:
+                s_row, t_row = src_values.get(key), tgt_values.get(key)
+                if s_row is None or t_row is None:
+                    raise EngineError(f"row {key} of {self.pair.source_name} changed while being compared")
+                differing = {c.source.name: [sv, tv] for c, sv, tv in zip(self.columns, s_row, t_row) if sv != tv}
+                column_counts.update(differing.keys())
+                changes.append({"key": list(key), "columns": differing})
+        key_names = [c.source.name for c in self.key]
+        figures = {"source_rows": source_rows, "target_rows": target_rows, "missing": len(keyed.missing),
+                   "extra": len(keyed.extra), "changed": len(keyed.changed), "segments": self.segments,
+                   "differing_segments": self.differing_segments, "rows_fetched": self.fetched_rows,
+                   "columns_compared": len(self.columns)}
+        if self.missing_columns:
+            figures["columns_missing_on_target"] = len(self.missing_columns)
+        details = {"key": key_names, "missing_keys": [list(k) for k in keyed.missing[:sample]],
+                   "extra_keys": [list(k) for k in keyed.extra[:sample]], "changed": changes,
+                   "changed_columns": dict(column_counts), "missing_columns": self.missing_columns,
+                   "extra_columns": self.extra_columns}
+        differences = len(keyed.missing) + len(keyed.extra) + len(keyed.changed)
+        note = f" ({len(self.missing_columns)} source columns missing on the target: " \
+               f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
+        if differences == 0:
+            return Outcome(True, f"{source_rows} rows identical in {len(self.columns)} columns{note}", figures,
+                           self.sql, details)
+        changed_cols = ", ".join(f"{c} ({n})" for c, n in column_counts.most_common(5))
+        message = (f"{len(keyed.missing)} missing, {len(keyed.extra)} extra, {len(keyed.changed)} changed rows"
+                   + (f"; changed columns: {changed_cols}" if changed_cols else "") + note)
+        return Outcome(False, message, figures, self.sql, details)
+
+    # -- tables without a key ---------------------------------------------------------------------------
+    def _multiset(self) -> Outcome:
+        count = self._segment_count()
+        buckets = [self._hash_bucket(side, count) for side in self.sides]
+        source_segments, target_segments = (self._segment_map(rows) for rows in self._both(
+            *(self._segments_sql(side, bucket) for side, bucket in zip(self.sides, buckets))))
+        differing = sorted(b for b in set(source_segments) | set(target_segments)
+                           if source_segments.get(b) != target_segments.get(b))
+        source_counts: Counter[str] = Counter()
+        target_counts: Counter[str] = Counter()
+        if differing:
+            in_list = ", ".join(str(b) for b in differing)
+            sqls = [f"SELECT {side.row_hash}, COUNT(*) FROM {side.table}{side.where(f'{b} IN ({in_list})')} GROUP BY 1"
+                    for side, b in zip(self.sides, buckets)]
+            s_rows, t_rows = on_both_sides(lambda: self.sides[0].run(sqls[0]), lambda: self.sides[1].run(sqls[1]))
+            source_counts.update({h: int(n) for h, n in s_rows})
+            target_counts.update({h: int(n) for h, n in t_rows})
+        differing_images = sorted(h for h in set(source_counts) | set(target_counts)
+                                  if source_counts[h] != target_counts[h])
+        rows: list[dict[str, Any]] = []
+        sample = differing_images[:self.settings.diff_sample]
+        if sample:
+            images = self._images(sample, buckets, differing)
+            for h in sample:
+                rows.append({"row": images.get(h), "source_count": source_counts[h], "target_count": target_counts[h]})
+        only_source = sum(max(0, source_counts[h] - target_counts[h]) for h in differing_images)
+        only_target = sum(max(0, target_counts[h] - source_counts[h]) for h in differing_images)
+        figures = {"source_rows": sum(n for n, _ in source_segments.values()),
+                   "target_rows": sum(n for n, _ in target_segments.values()),
+                   "rows_only_in_source": only_source, "rows_only_in_target": only_target,
+                   "differing_row_images": len(differing_images), "segments": len(set(source_segments) | set(target_segments)),
+                   "differing_segments": len(differing), "columns_compared": len(self.columns)}
+        details = {"key": [], "multiset": True, "columns": [c.source.name for c in self.columns],
+                   "row_images": rows, "missing_columns": self.missing_columns, "extra_columns": self.extra_columns}
+        if not differing_images:
+            return Outcome(True, f"{figures['source_rows']} rows identical as a multiset (table has no key)",
+                           figures, self.sql, details)
+        return Outcome(False, f"table without key: {only_source} rows only in source, {only_target} only in target "
+                              f"({len(differing_images)} distinct row images)", figures, self.sql, details)
+
+    def _images(self, hashes: list[str], buckets: list[str], differing: list[int]) -> dict[str, dict[str, Any]]:
+        """Canonical values of one row per wanted row hash (either side)."""
+        wanted = set(hashes)
+        images: dict[str, dict[str, Any]] = {}
+        in_list = ", ".join(str(b) for b in differing)
+        for side, bucket in zip(self.sides, buckets):
+            sql = f"SELECT {side.row_hash}, {', '.join(side.canonical)} FROM {side.table}{side.where(f'{bucket} IN ({in_list})')}"
+            for row in side.stream(sql):
+                if row[0] in wanted and row[0] not in images:
+                    images[row[0]] = {c.source.name: v for c, v in zip(self.columns, row[1:])}
+        return images
+
+
+class KeyedDiff:
+    """Missing / extra / changed keys accumulated over fetched segments (canonical keys)."""
+
+    def __init__(self) -> None:
+        self.missing: list[tuple[str, ...]] = []
+        self.extra: list[tuple[str, ...]] = []
+        self.changed: list[tuple[str, ...]] = []
+        self.source_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        self.target_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
+
+    def compare(self, source: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]],
+                target: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]]) -> None:
+        for key, (row_hash, raw) in source.items():
+            other = target.get(key)
+            if other is None:
+                self.missing.append(key)
+            elif other[0] != row_hash:
+                self.changed.append(key)
+                self.source_raw[key], self.target_raw[key] = raw, other[1]
+        self.extra.extend(k for k in target if k not in source)
+        for bucket in (self.missing, self.extra, self.changed):
+            bucket.sort(key=_natural)
+
+
+def _natural(key: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple((0, int(k), "") if k is not None and k.lstrip("-").isdigit() else (1, 0, str(k)) for k in key)
