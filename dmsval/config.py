@@ -109,7 +109,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("segment_rows", "row_diff: rows per checksum segment", default=2000, env="DMSVAL_SEGMENT_ROWS",
                parse=_positive_int),
     OptionSpec("fetch_rows", "row_diff: a differing segment up to this many rows is fetched, larger ones split",
-               default=20000, env="DMSVAL_FETCH_ROWS", parse=_positive_int),
+               default=256, env="DMSVAL_FETCH_ROWS", parse=_positive_int),
     OptionSpec("split_rows", "row_diff: tables above this many rows become several key-range cases",
                default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
@@ -141,7 +141,7 @@ class Settings:
     float_digits: int = 6
     double_digits: int = 7
     segment_rows: int = 2000
-    fetch_rows: int = 20000
+    fetch_rows: int = 256
     split_rows: int = 1_000_000
     diff_sample: int = 50
     query_timeout: float = 1800.0

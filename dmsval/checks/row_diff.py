@@ -401,3 +401,12 @@ class KeyedDiff:
 
 def _natural(key: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple((0, int(k), "") if k is not None and k.lstrip("-").isdigit() else (1, 0, str(k)) for k in key)
+
+
+def diff_tables(source: Engine, target: Engine, pair: TablePair, settings: Settings | None = None,
+                task_settings: dict[str, Any] | None = None, part: tuple[str, str] = ("", "")) -> Outcome:
+    """Run row_diff on one table pair outside pytest (benchmarks, notebooks, tests of the library)."""
+    settings = settings or Settings()
+    ctx = CheckContext(settings, (pair,), source, target, task_settings=task_settings or {})
+    params = (("low", part[0]), ("high", part[1])) if any(part) else ()
+    return RowDiff().run(Case(RowDiff.name, pair.source_name, pair, params), ctx)
