@@ -226,3 +226,19 @@ def test_unreachable_target_errors_each_case_without_stopping_the_run(migration,
     statuses = run.statuses()
     assert len(statuses) == SAKILA_TABLES and set(statuses.values()) == {"error"}
     assert "cannot connect to target redshift postgres@127.0.0.1:1" in run.results["cases"][0]["message"]
+
+
+def test_large_tables_split_into_key_range_cases(migration, run_suite):
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    run = run_suite("--checks", "row_diff", "--split-rows", "5000", "-n", "2", event=m.event)
+    statuses = run.statuses()
+    rental_parts = sorted(c for c in statuses if c.startswith("row_diff[sakila.rental#"))
+    assert rental_parts == [f"row_diff[sakila.rental#{i}/4]" for i in range(1, 5)]
+    by_id = {c["case_id"]: c for c in run.results["cases"]}
+    missing = {c: by_id[c]["details"]["missing_keys"] for c in rental_parts if by_id[c]["details"]["missing_keys"]}
+    assert list(missing.values()) == [[["4242"]]]  # exactly one part owns the missing row
+    assert sum(by_id[c]["figures"]["source_rows"] for c in rental_parts) == 16044
+    failing = {c for c, s in statuses.items() if s != "passed"}
+    # the extra payment 30000 lies beyond the source's key range: the open-ended last part owns it
+    assert failing == {next(iter(missing)), "row_diff[sakila.payment#4/4]", "row_diff[sakila.customer]",
+                       "row_diff[sakila.language]"}

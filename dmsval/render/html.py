@@ -33,6 +33,7 @@ def case_fragment(case: dict[str, Any]) -> str:
         if rows:
             parts.append(f"<p>Rows {side.replace('_', ' ')} (first {len(rows)}):</p>")
             parts.append(_table(columns or [f"c{i + 1}" for i in range(len(rows[0]))], rows, "diff"))
+    parts += _row_diff_fragments(details)
     for side, sql in (case.get("sql") or {}).items():
         parts.append(f"<p>SQL on the {escape(side)}:</p><pre>{escape(sql)}</pre>")
     if case.get("error"):
@@ -56,3 +57,33 @@ def run_header(run: dict[str, Any]) -> str:
     if run.get("gate"):
         rows.append(["CDC gate", run["gate"]["reason"]])
     return _STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + _table(["", ""], rows) + "</div>"
+
+
+def _row_diff_fragments(details: dict[str, Any]) -> list[str]:
+    parts: list[str] = []
+    key = details.get("key") or []
+    for label, field in (("Keys missing in the target", "missing_keys"), ("Keys extra in the target", "extra_keys")):
+        keys = details.get(field) or []
+        if keys:
+            parts.append(f"<p>{label} (first {len(keys)}):</p>" + _table(key, keys, "diff"))
+    changed = details.get("changed") or []
+    if changed:
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in change["key"])
+            + f'<td class="diff">{escape(column)}</td><td>{escape(_show(values[0]))}</td>'
+            f"<td>{escape(_show(values[1]))}</td></tr>"
+            for change in changed for column, values in change["columns"].items())
+        head = "".join(f"<th>{escape(k)}</th>" for k in key) + "<th>column</th><th>source</th><th>target</th>"
+        parts.append(f"<p>Changed rows (first {len(changed)}), differing columns highlighted:</p>"
+                     f'<table class="changed"><tr>{head}</tr>{rows}</table>')
+    images = details.get("row_images") or []
+    if images:
+        columns = details.get("columns") or []
+        rows_html = [[*(img["row"] or {}).values(), img["source_count"], img["target_count"]] for img in images]
+        parts.append("<p>Row images whose counts differ (table without key):</p>"
+                     + _table([*columns, "source count", "target count"], rows_html, "diff"))
+    return parts
+
+
+def _show(value: Any) -> str:
+    return "NULL" if value is None else str(value)
