@@ -53,6 +53,13 @@ def _digits(value: str) -> int:
     return number
 
 
+def _shard(value: str) -> str:
+    k, sep, n = value.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise ValueError("must be K/N with 1 <= K <= N, e.g. 2/3")
+    return value
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -114,6 +121,8 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
                default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
+    OptionSpec("shard", "run only shard K of N (K/N, 1-based): a deterministic, cost-balanced subset of cases",
+               default="", env="DMSVAL_SHARD", parse=_shard),
     OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
                env="DMSVAL_QUERY_TIMEOUT", parse=_positive_float),
 )
@@ -144,6 +153,7 @@ class Settings:
     fetch_rows: int = 256
     split_rows: int = 1_000_000
     diff_sample: int = 50
+    shard: str = ""
     query_timeout: float = 1800.0
     rootdir: str = field(default=".", compare=False)
 

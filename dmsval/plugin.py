@@ -24,6 +24,7 @@ from .render import html as html_render
 from .render import text as text_render
 from .results import CaseResult, RunResults
 from .run import RunPlan, Validator, plan_run
+from .sharding import assign, parse_shard
 
 SUITE_DIR = "tests_validation"
 RESULTS_FILE = "results.json"
@@ -120,6 +121,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("validation_case", cases, ids=[c.case_id for c in cases])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard K/N: keep this shard's cases, deselect the others."""
+    state = config.stash.get(_STATE, None)
+    if state is None or not state.settings.shard:
+        return
+    shard, shards = parse_shard(state.settings.shard)
+    cases = [(item, _case_of(item)) for item in items]
+    assignment = assign([case for _, case in cases if case is not None], state.plan.stats, shards)
+    keep = [item for item, case in cases if case is None or assignment[case.case_id] == shard]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item, case in cases if item not in keep])
+        items[:] = keep
+
+
+def _case_of(item: pytest.Item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("validation_case") if callspec is not None else None
+
+
 @pytest.fixture
 def run_case(request: pytest.FixtureRequest) -> Callable[[Case], CaseResult]:
     """Run a validation case and turn its result into the pytest outcome (failed / skipped / passed)."""
@@ -201,7 +221,8 @@ class ResultCollector:
         started = datetime.fromisoformat(state.plan.started_at)
         run = dict(state.plan.metadata(), finished_at=finished.isoformat(timespec="seconds"),
                    duration_s=round((finished - started).total_seconds(), 3),
-                   reports={"html": session.config.option.htmlpath, "junit": session.config.option.xmlpath})
+                   reports={"html": session.config.option.htmlpath, "junit": session.config.option.xmlpath},
+                   shard=state.settings.shard or None)
         results = RunResults(run=run, cases=tuple(sorted(state.cases.values(), key=lambda c: c.case_id)))
         state.results_path = results.write(state.settings.reports_path / RESULTS_FILE)
 

@@ -242,3 +242,22 @@ def test_large_tables_split_into_key_range_cases(migration, run_suite):
     # the extra payment 30000 lies beyond the source's key range: the open-ended last part owns it
     assert failing == {next(iter(missing)), "row_diff[sakila.payment#4/4]", "row_diff[sakila.customer]",
                        "row_diff[sakila.language]"}
+
+
+def test_three_shards_make_exactly_the_full_run(migration, run_suite):
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    full = run_suite("--split-rows", "5000", event=m.event)
+    shards = [run_suite("--split-rows", "5000", "--shard", f"{k}/3", event=m.event) for k in (1, 2, 3)]
+
+    def essence(run):
+        return {c["case_id"]: (c["status"], str(c["figures"]), str(c["details"])) for c in run.results["cases"]}
+
+    union: dict = {}
+    for shard in shards:
+        cases = essence(shard)
+        assert cases and not set(cases) & set(union), "a case ran in two shards"
+        union.update(cases)
+        assert shard.results["run"]["shard"] in ("1/3", "2/3", "3/3")
+    assert union == essence(full)
+    sizes = sorted(len(essence(s)) for s in shards)
+    assert sizes[-1] - sizes[0] <= len(union) // 2  # balanced by cost, not piled onto one shard
