@@ -80,7 +80,16 @@ def test_name_actions(action, value, old, expected):
     ([], "no 'rules'"),
     ([sel(1, "sakila", "%", "exclude")], "no include"),
     ([sel(7, "sakila", "%", "keep")], "rule-id 7: unsupported selection rule-action 'keep'"),
-    ([sel(1, "sakila", "%"), tr(8, "column", "rename", "sakila", "%", "x")], "rule-id 8: unsupported"),
+    ([sel(1, "sakila", "%"), tr(8, "index", "rename", "sakila", "%", "x")], "rule-id 8: unsupported"),
+    ([sel(1, "sakila", "%"), tr(10, "column", "rename", "sakila", "%", "x")], "rule-id 10: .*needs column-name"),
+    ([sel(1, "sakila", "%"), tr(11, "table", "remove-column", "sakila", "%")], "rule-id 11: unsupported .*rule-target table"),
+    ([sel(1, "sakila", "%"), tr(12, "column", "add-column", "sakila", "%", "x")], "rule-id 12: add-column needs"),
+    ([{**sel(13, "sakila", "%"), "filters": [{"filter-type": "source", "column-name": "a",
+                                               "filter-conditions": [{"filter-operator": "like", "value": "x"}]}]}],
+     "rule-id 13: unsupported filter-operator 'like' on column a"),
+    ([{**sel(14, "sakila", "%"), "filters": [{"filter-type": "source", "column-name": "a",
+                                               "filter-conditions": [{"filter-operator": "between", "start-value": 1}]}]}],
+     "rule-id 14: between on column a needs start-value and end-value"),
     ([sel(1, "sakila", "%"), tr(9, "table", "rename", "sakila", "%")], "rule-id 9: rule-action rename needs"),
     ([sel(1, "sakila", "%"), tr(4, "table", "replace-prefix", "sakila", "%", "a")], "rule-id 4: .*old-value"),
     ([sel(1, "sakila", "%"), {"rule-type": "fancy", "rule-id": "5"}], "rule-id 5: unsupported rule-type"),
@@ -89,3 +98,50 @@ def test_name_actions(action, value, old, expected):
 def test_invalid_rules_name_their_rule_id(rules, message):
     with pytest.raises(MappingError, match=message):
         parse_rules({"rules": rules})
+
+
+def col(rule_id, action, schema, table, column, value=None, old=None, data_type=None):
+    rule = tr(rule_id, "column", action, schema, table, value, old)
+    rule["object-locator"]["column-name"] = column
+    if data_type is not None:
+        rule["data-type"] = data_type
+    return rule
+
+
+def test_column_rules_rename_remove_add_and_type_change():
+    m = parse_rules({"rules": [
+        sel(1, "sakila", "film"),
+        col(2, "rename", "sakila", "film", "title", "film_title"),
+        col(3, "remove-column", "sakila", "film", "special_features"),
+        col(4, "add-prefix", "sakila", "film", "rental_%", "r_"),
+        col(5, "convert-uppercase", "sakila", "film", "%"),
+        {**col(6, "add-column", "sakila", "film", "%", "loaded_at"), "data-type": {"type": "datetime"}},
+        col(7, "change-data-type", "sakila", "film", "length", data_type={"type": "int8"}),
+    ]})
+    pair = m.select(CATALOG)[0]
+    assert pair.target_column("title") == "FILM_TITLE"
+    assert pair.target_column("special_features") is None
+    assert pair.target_column("rental_rate") == "R_RENTAL_RATE"
+    assert pair.target_column("length") == "LENGTH"
+    assert pair.added_columns == ("loaded_at",)
+    assert pair.type_changes == {"length": {"type": "int8"}}
+    assert TablePair.from_dict(pair.to_dict()) == pair
+
+
+def test_source_filters_become_the_source_where_clause():
+    rule = {**sel(1, "sakila", "actor"), "filters": [
+        {"filter-type": "source", "column-name": "actor_id",
+         "filter-conditions": [{"filter-operator": "between", "start-value": "1", "end-value": "50"},
+                               {"filter-operator": "gte", "value": "190"}]},
+        {"filter-type": "source", "column-name": "last_name",
+         "filter-conditions": [{"filter-operator": "noteq", "value": "O'BRIEN"}]},
+        {"filter-type": "source", "column-name": "first_name", "filter-conditions": [{"filter-operator": "notnull"}]},
+    ]}
+    pair = parse_rules({"rules": [rule]}).select(CATALOG)[0]
+    sql = pair.source_filter_sql(lambda c: f"`{c}`", lambda v: "'" + v.replace("'", "''") + "'")
+    assert sql == ("(`actor_id` BETWEEN '1' AND '50' OR `actor_id` >= '190') AND (`last_name` <> 'O''BRIEN') "
+                   "AND (`first_name` IS NOT NULL)")
+    assert TablePair.from_dict(pair.to_dict()) == pair
+    others = [p for p in parse_rules({"rules": [rule, sel(2, "sakila", "film")]}).select(CATALOG)
+              if p.source_table == "film"]
+    assert others[0].filters == ()

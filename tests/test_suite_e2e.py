@@ -15,7 +15,6 @@ import pytest
 from dmsval.aws.clients import AwsContext
 from dmsval.events import stopped_event
 from dmsval.localstack import demo
-from dmsval.localstack.dms_copy import copy_schema
 from dmsval.localstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
                                          provision, put_latency)
 
@@ -40,18 +39,12 @@ class Migration:
 def copies(sakila, worker_id_suffix) -> Callable[[str, list[str]], str]:
     """Factory: a DMS-style copy of Sakila (film_text excluded, as the demo's task does) with defects planted."""
     made: dict[str, str] = {}
-    tables_sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema='sakila' "
-                  "AND table_type='BASE TABLE' AND table_name <> 'film_text'")
 
     def make(name: str, plant: list[str]) -> str:
         database = f"dmsval_e2e_{name}_{worker_id_suffix}"
         if database not in made:
-            import pymysql
-            with pymysql.connect(host="127.0.0.1", user="root") as conn, conn.cursor() as cur:
-                cur.execute(tables_sql)
-                tables = [r[0] for r in cur.fetchall()]
             create_pg_database(database)
-            copy_schema(sakila, pg_dsn(database), "sakila", "sakila", tables=tables)
+            demo.dms_full_load(sakila, pg_dsn(database))
             with psycopg.connect(pg_dsn(database)) as conn:
                 for statement in plant:
                     conn.execute(statement)
@@ -92,13 +85,19 @@ def test_clean_copy_passes_every_case(migration, run_suite):
     assert sum(1 for c in statuses if c.startswith("row_diff[")) == SAKILA_TABLES
     assert "row_count[sakila.film_text]" not in statuses
     assert set(statuses.values()) == {"passed"}
+    by_id = {c["case_id"]: c for c in run.results["cases"]}
+    # the task's mapping rules are honoured: source filter, table rename, removed column
+    assert by_id["row_count[sakila.actor]"]["figures"]["source_rows"] == 150
+    assert "WHERE (`actor_id` <= '150')" in by_id["row_count[sakila.actor]"]["sql"]["source"]
+    assert by_id["row_count[sakila.language]"]["target_table"] == "sakila.languages"
+    assert by_id["row_diff[sakila.staff]"]["details"]["removed_by_mapping"] == ["picture"]
     assert {c for c in statuses if c.startswith("custom_sql[")} == {
         "custom_sql[sakila_payment_totals]", "custom_sql[sakila_customer_contact]",
         "custom_sql[sakila_films_by_rating]"}
 
 
 def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run_suite, aws):
-    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.languages"])
     run = run_suite(*delivery_args(m), event=m.event)
     assert run.returncode == 1
     results = run.results
@@ -108,7 +107,7 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     assert by_id["row_count[sakila.rental]"]["figures"] == {"source_rows": 16044, "target_rows": 16043,
                                                            "difference": -1}
     assert by_id["row_count[sakila.payment]"]["figures"]["target_rows"] == 16045
-    assert by_id["row_count[sakila.language]"]["message"] == "target table sakila.language does not exist"
+    assert by_id["row_count[sakila.language]"]["message"] == "target table sakila.languages does not exist"
     contact = by_id["custom_sql[sakila_customer_contact]"]
     assert [row[0] for row in contact["details"]["only_in_target"]] == [7]
     assert contact["details"]["only_in_target"][0][4] == "changed@example.com"
@@ -144,7 +143,7 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
 
 
 def test_parallel_run_gives_the_same_results_as_serial(migration, run_suite):
-    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.languages"])
     serial = run_suite(event=m.event)
     parallel = run_suite("-n", "2", event=m.event)
     assert "2 workers" in parallel.stdout or "gw1" in parallel.stdout
@@ -229,7 +228,7 @@ def test_unreachable_target_errors_each_case_without_stopping_the_run(migration,
 
 
 def test_large_tables_split_into_key_range_cases(migration, run_suite):
-    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.languages"])
     run = run_suite("--checks", "row_diff", "--split-rows", "5000", "-n", "2", event=m.event)
     statuses = run.statuses()
     rental_parts = sorted(c for c in statuses if c.startswith("row_diff[sakila.rental#"))
@@ -245,7 +244,7 @@ def test_large_tables_split_into_key_range_cases(migration, run_suite):
 
 
 def test_three_shards_make_exactly_the_full_run(migration, run_suite):
-    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.language"])
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.languages"])
     full = run_suite("--split-rows", "5000", event=m.event)
     shards = [run_suite("--split-rows", "5000", "--shard", f"{k}/3", event=m.event) for k in (1, 2, 3)]
 

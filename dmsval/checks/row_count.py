@@ -21,13 +21,17 @@ class RowCount(Check):
         pair = case.pair
         assert pair is not None
         source_sql = COUNT_SQL.format(table=ctx.source.table_ref(pair.source_schema, pair.source_table))
+        source_filter = pair.source_filter_sql(ctx.source.quote, ctx.source.literal)
+        if source_filter:  # the task migrates only these rows
+            source_sql += f" WHERE {source_filter}"
         target_sql = COUNT_SQL.format(table=ctx.target.table_ref(pair.target_schema, pair.target_table))
         sql = {"source": source_sql, "target": target_sql}
         if not ctx.target.table_exists(pair.target_schema, pair.target_table):
             return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False},
                            sql)
-        source_result, target_result = on_both_sides(lambda: ctx.source.query(source_sql),
-                                                     lambda: ctx.target.query(target_sql))
+        # () rather than None: SQL holding engine literals always runs with a parameter tuple
+        source_result, target_result = on_both_sides(lambda: ctx.source.query(source_sql, ()),
+                                                     lambda: ctx.target.query(target_sql, ()))
         try:
             source_rows = int(source_result.rows[0][0])
             target_rows = int(target_result.rows[0][0])

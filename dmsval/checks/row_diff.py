@@ -112,16 +112,25 @@ class TableDiff:
         lob_kb = lob_max_kb(ctx.task_settings)
         self.columns: list[Column] = []
         self.missing_columns: list[str] = []
+        self.removed_columns: list[str] = []  # dropped by a remove-column rule of the task: not compared
+        mapped: set[str] = set()
         for column in source_info.columns:
-            target = target_info.column(ctx.target.fold_identifier(column.name))
+            target_name = pair.target_column(column.name)
+            if target_name is None:
+                self.removed_columns.append(column.name)
+                continue
+            target = target_info.column(ctx.target.fold_identifier(target_name))
             if target is None:
                 self.missing_columns.append(column.name)
                 continue
+            mapped.add(target.name.lower())
             kind = kind_of(column, float_digits=self.settings.float_digits,
                            double_digits=self.settings.double_digits, lob_max_kb=lob_kb)
             self.columns.append(Column(column, target, kind))
+        added = {ctx.target.fold_identifier(name).lower() for name in pair.added_columns}
+        self.added_columns = [c.name for c in target_info.columns if c.name.lower() in added]
         self.extra_columns = [c.name for c in target_info.columns
-                              if source_info.column(c.name) is None]
+                              if c.name.lower() not in mapped and c.name.lower() not in added]
         self.key = [c for name in source_info.key for c in self.columns if c.source.name == name]
         if len(self.key) != len(source_info.key):
             self.key = []  # a key column missing on the target: compare as a multiset
@@ -142,11 +151,14 @@ class TableDiff:
             return engine.canonical(ref(column), column.kind, column.source if is_source else column.target)
 
         canonical = tuple(canon(c) for c in self.columns)
-        part = ""
+        conditions = []
         if self.int_key:
             key = ref(self.key[0])
             low, high = self.params.get("low", ""), self.params.get("high", "")
-            part = " AND ".join(([f"{key} >= {int(low)}"] if low else []) + ([f"{key} < {int(high)}"] if high else []))
+            conditions += ([f"{key} >= {int(low)}"] if low else []) + ([f"{key} < {int(high)}"] if high else [])
+        if is_source and self.pair.filters:  # the task migrates only the rows its source filters select
+            conditions.append(self.pair.source_filter_sql(engine.quote, engine.literal))
+        part = " AND ".join(conditions)
         return Side(engine, engine.table_ref(schema, table), tuple(canon(c) for c in self.key),
                     tuple(ref(c) for c in self.key), canonical, engine.md5(engine.row_image(list(canonical))), part)
 
@@ -310,7 +322,8 @@ class TableDiff:
         details = {"key": key_names, "missing_keys": [list(k) for k in keyed.missing[:sample]],
                    "extra_keys": [list(k) for k in keyed.extra[:sample]], "changed": changes,
                    "changed_columns": dict(column_counts), "missing_columns": self.missing_columns,
-                   "extra_columns": self.extra_columns}
+                   "extra_columns": self.extra_columns, "removed_by_mapping": self.removed_columns,
+                   "added_by_mapping": self.added_columns}
         differences = len(keyed.missing) + len(keyed.extra) + len(keyed.changed)
         note = f" ({len(self.missing_columns)} source columns missing on the target: " \
                f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
@@ -355,7 +368,8 @@ class TableDiff:
                    "differing_row_images": len(differing_images), "segments": len(set(source_segments) | set(target_segments)),
                    "differing_segments": len(differing), "columns_compared": len(self.columns)}
         details = {"key": [], "multiset": True, "columns": [c.source.name for c in self.columns],
-                   "row_images": rows, "missing_columns": self.missing_columns, "extra_columns": self.extra_columns}
+                   "row_images": rows, "missing_columns": self.missing_columns, "extra_columns": self.extra_columns,
+                   "removed_by_mapping": self.removed_columns, "added_by_mapping": self.added_columns}
         if not differing_images:
             return Outcome(True, f"{figures['source_rows']} rows identical as a multiset (table has no key)",
                            figures, self.sql, details)

@@ -156,7 +156,7 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def literal(self, value: Any) -> str:
-        """A value this engine returned, as an SQL literal (to select rows by key)."""
+        """A value as an SQL literal of this engine; SQL holding literals runs with a parameter tuple ``()``."""
 
     @abc.abstractmethod
     def int_div(self, numerator_sql: str, denominator: int) -> str:

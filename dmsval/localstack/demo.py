@@ -41,15 +41,40 @@ DEMO_READER = "dmsval_reader"  # a SELECT-only MariaDB account, as a DBA would g
 MOTO_PORT = 5055
 SHIM_PORT = 5439
 
+def _rule(rule_id: int, rule: dict) -> dict:
+    return {"rule-id": str(rule_id), "rule-name": f"rule-{rule_id}", **rule}
+
+
+# A task as users write them: an exclude, a rename, a lowercase, a removed column and a source filter.
 DEMO_TABLE_MAPPINGS = {
     "rules": [
         include_schema("sakila", 1),
-        {"rule-type": "selection", "rule-id": "2", "rule-name": "no-film-text",
-         "object-locator": {"schema-name": "sakila", "table-name": "film_text"}, "rule-action": "exclude"},
-        {"rule-type": "transformation", "rule-id": "3", "rule-name": "lowercase-tables", "rule-target": "table",
-         "object-locator": {"schema-name": "sakila", "table-name": "%"}, "rule-action": "convert-lowercase"},
+        _rule(2, {"rule-type": "selection", "rule-action": "exclude",
+                  "object-locator": {"schema-name": "sakila", "table-name": "film_text"}}),
+        _rule(3, {"rule-type": "selection", "rule-action": "include",
+                  "object-locator": {"schema-name": "sakila", "table-name": "actor"},
+                  "filters": [{"filter-type": "source", "column-name": "actor_id",
+                               "filter-conditions": [{"filter-operator": "ste", "value": "150"}]}]}),
+        _rule(4, {"rule-type": "transformation", "rule-target": "table", "rule-action": "convert-lowercase",
+                  "object-locator": {"schema-name": "sakila", "table-name": "%"}}),
+        _rule(5, {"rule-type": "transformation", "rule-target": "table", "rule-action": "rename", "value": "languages",
+                  "object-locator": {"schema-name": "sakila", "table-name": "language"}}),
+        _rule(6, {"rule-type": "transformation", "rule-target": "column", "rule-action": "remove-column",
+                  "object-locator": {"schema-name": "sakila", "table-name": "staff", "column-name": "picture"}}),
     ]
 }
+
+
+def dms_full_load(mysql: MySQLParams, dsn: str) -> dict[str, int]:
+    """What the demo task's full load leaves in the target: the mapping's effects applied to a DMS-style copy."""
+    tables = [t for t in sakila_tables(mysql) if t != "film_text"]  # rule 2
+    copied = copy_schema(mysql, dsn, "sakila", "sakila", tables=tables,
+                         table_renames={"language": "languages"},  # rule 5
+                         drop_columns={"staff": ["picture"]})  # rule 6
+    with psycopg.connect(dsn) as conn:
+        conn.execute("DELETE FROM sakila.actor WHERE NOT (actor_id <= 150)")  # rule 3's source filter
+    return copied
+
 
 # The defects planted in the target, and the failing cases they must produce.
 PLANTED_SQL = [
@@ -101,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     mysql = MySQLParams()
     load_sakila(mysql)
     prepare_redshift_standin(DEMO_DB)
-    tables = [t for t in sakila_tables(mysql) if t != "film_text"]  # the task excludes film_text
-    copied = copy_schema(mysql, pg_dsn(DEMO_DB), "sakila", "sakila", tables=tables)
+    copied = dms_full_load(mysql, pg_dsn(DEMO_DB))
     print(f"   copied {len(copied)} tables, {sum(copied.values())} rows", flush=True)
 
     print("== 3. planting defects in the target", flush=True)
