@@ -18,6 +18,8 @@ import psycopg
 import pymysql
 import pytest
 
+from dmsval.dms_types import UnknownSourceType
+
 from dmsval.localstack.datasets import (
     EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, DatasetError, MySQLParams, load_employees, load_sakila,
 )
@@ -168,7 +170,7 @@ def test_redshift_type_for(column: MySQLColumn, expected: str) -> None:
 
 
 def test_redshift_type_for_unknown_type_fails_loudly() -> None:
-    with pytest.raises(DmsCopyError, match="inet6"):
+    with pytest.raises(UnknownSourceType, match="inet6"):
         redshift_type_for(MySQLColumn("ip", "inet6", "inet6"))
 
 
