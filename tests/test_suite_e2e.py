@@ -82,7 +82,8 @@ def test_clean_copy_passes_every_case(migration, run_suite):
     assert run.returncode == 0, run.stdout[-3000:]
     statuses = run.statuses()
     assert sum(1 for c in statuses if c.startswith("row_count[")) == SAKILA_TABLES
-    assert sum(1 for c in statuses if c.startswith("row_diff[")) == SAKILA_TABLES
+    for check in ("row_diff", "schema", "aggregates"):
+        assert sum(1 for c in statuses if c.startswith(f"{check}[")) == SAKILA_TABLES
     assert "row_count[sakila.film_text]" not in statuses
     assert set(statuses.values()) == {"passed"}
     by_id = {c["case_id"]: c for c in run.results["cases"]}
@@ -102,7 +103,8 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     assert run.returncode == 1
     results = run.results
     failing = {c["case_id"] for c in results["cases"] if c["status"] != "passed"}
-    assert failing == demo.EXPECTED_FAILURES | {"row_count[sakila.language]", "row_diff[sakila.language]"}
+    assert failing == demo.EXPECTED_FAILURES | {f"{check}[sakila.language]" for check in
+                                                ("row_count", "row_diff", "schema", "aggregates")}
     by_id = {c["case_id"]: c for c in results["cases"]}
     assert by_id["row_count[sakila.rental]"]["figures"] == {"source_rows": 16044, "target_rows": 16043,
                                                            "difference": -1}
@@ -115,7 +117,9 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     assert by_id["row_diff[sakila.payment]"]["details"]["extra_keys"] == [["30000"]]
     assert by_id["row_diff[sakila.customer]"]["details"]["changed"] == [
         {"key": ["7"], "columns": {"email": ["MARIA.MILLER@sakilacustomer.org", "changed@example.com"]}}]
-    assert results["run"]["counts"] == {"passed": 24, "failed": 9, "skipped": 0, "error": 0}
+    assert by_id["aggregates[sakila.customer]"]["details"]["differences"] == [
+        {"column": "email", "figure": "length_sum", "source": 19091, "target": 19079}]
+    assert results["run"]["counts"] == {"passed": 49, "failed": 14, "skipped": 0, "error": 0}
     assert results["run"]["task"]["identifier"] == "task-defects"
     assert results["run"]["target"]["engine_name"] == "redshift"
 
@@ -128,8 +132,8 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     messages = delivered_messages(aws, m.made.queue_url)
     assert len(messages) == 1
     subject, body = messages[0]["Subject"], messages[0]["Message"]
-    assert subject == "dmsval FAILED: task-defects - 9 failed, 0 errors, 24 passed"
-    assert "24 passed, 9 failed, 0 skipped, 0 errors" in body
+    assert subject == "dmsval FAILED: task-defects - 14 failed, 0 errors, 49 passed"
+    assert "49 passed, 14 failed, 0 skipped, 0 errors" in body
     assert "- FAILED row_count[sakila.rental] -> sakila.rental: source_rows=16044, target_rows=16043" in body
     assert f"Report: s3://{m.made.bucket}/validation/task-defects/{run_id}/report.html" in body
     assert messages[0]["MessageAttributes"]["verdict"]["Value"] == "failed"
@@ -154,7 +158,7 @@ def test_parallel_run_gives_the_same_results_as_serial(migration, run_suite):
 
     assert serial.returncode == parallel.returncode == 1
     assert essence(serial) == essence(parallel)
-    assert len(essence(serial)) == 2 * SAKILA_TABLES + 3
+    assert len(essence(serial)) == 4 * SAKILA_TABLES + 3
 
 
 def test_other_event_types_run_no_checks(migration, run_suite):

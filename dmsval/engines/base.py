@@ -143,6 +143,10 @@ class Engine(abc.ABC):
     def row_image(self, canonical_sqls: list[str]) -> str:
         """SQL expression: an unambiguous, never-NULL text of several canonical values (length-prefixed)."""
 
+    def char_length(self, text_sql: str) -> str:
+        """SQL expression: length of a text in characters (not bytes)."""
+        return f"LENGTH({text_sql})"
+
     def md5(self, text_sql: str) -> str:
         return f"MD5({text_sql})"
 

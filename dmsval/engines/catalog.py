@@ -20,6 +20,7 @@ class ColumnInfo:
     numeric_scale: int | None = None
     datetime_precision: int | None = None
     char_length: int | None = None
+    char_octet_length: int | None = None  # bytes (MySQL): DMS sizes Redshift VARCHARs in bytes
 
     @property
     def unsigned(self) -> bool:
