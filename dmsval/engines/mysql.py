@@ -55,8 +55,8 @@ class MySQLEngine(Engine):
     def _read_table_info(self, schema: str, table: str) -> TableInfo:
         columns = self.query(
             "SELECT column_name, data_type, column_type, numeric_precision, numeric_scale, datetime_precision, "
-            "character_maximum_length FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-            "ORDER BY ordinal_position", (schema, table)).rows
+            "character_maximum_length, character_octet_length FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position", (schema, table)).rows
         indexes = self.query(
             "SELECT index_name, non_unique, column_name, nullable FROM information_schema.statistics "
             "WHERE table_schema = %s AND table_name = %s ORDER BY index_name, seq_in_index", (schema, table)).rows
@@ -70,8 +70,9 @@ class MySQLEngine(Engine):
                        if all(nu == 0 and nullable != "YES" for nu, _, nullable in cols))
         return TableInfo(
             schema, table,
-            tuple(ColumnInfo(str(n), str(dt).lower(), str(ct).lower(), _int(p), _int(sc), _int(dp), _int(cl))
-                  for n, dt, ct, p, sc, dp, cl in columns),
+            tuple(ColumnInfo(str(n), str(dt).lower(), str(ct).lower(), _int(p), _int(sc), _int(dp), _int(cl),
+                             _int(ol))
+                  for n, dt, ct, p, sc, dp, cl, ol in columns),
             primary, unique, int(estimate[0][0] or 0) if estimate else 0)
 
     # -- canonical values ---------------------------------------------------------------------------------
@@ -79,6 +80,9 @@ class MySQLEngine(Engine):
         x = column_sql
         zero = f"{x} IS NULL OR YEAR({x}) = 0 OR MONTH({x}) = 0 OR DAY({x}) = 0"  # zero dates: NULL in Redshift
         if kind.name in ("int", "decimal"):
+            if column.data_type == "year":
+                # YEAR 0000 reads as '0000' but DMS writes the integer 0 (INT2): '+ 0' renders it as a number
+                return f"CAST({x} + 0 AS CHAR)"
             return f"CAST({x} AS CHAR)"
         if kind.name == "float":
             return float_canonical(f"CAST({x} AS DOUBLE)", kind.digits, log10="LOG10", power="POW",
@@ -98,14 +102,33 @@ class MySQLEngine(Engine):
         if kind.name == "text":
             return x if column.data_type == "varchar" else f"CAST({x} AS CHAR)"
         if kind.name == "lob_text":
-            # limited LOB mode keeps the first LobMaxSize bytes; exact for ASCII text (see README: limits)
-            return f"MD5(LEFT({x}, {kind.lob_bytes}))"
+            # Limited LOB mode keeps the first LobMaxSize *bytes* of UTF-8, dropping a character the cut splits
+            # (dms_copy._truncate_text). LEFT(x, n) counts characters, a false alarm for multibyte text (and
+            # MD5 of a latin1 column hashed latin1 bytes): cut the UTF-8 bytes instead. n + 1 characters cover
+            # byte n + 1; when that byte is a continuation byte (0x80-0xBF), the cut goes back to before the
+            # lead byte of its character (at n, n - 1 or n - 2).
+            n = kind.lob_bytes
+            b = f"CAST(CONVERT(LEFT({x}, {n + 1}) USING utf8mb4) AS BINARY)"
+
+            def lead(pos: int) -> str:
+                return f"ASCII(SUBSTRING({b}, {pos}, 1)) NOT BETWEEN 128 AND 191"
+
+            keep = (f"CASE WHEN OCTET_LENGTH({b}) <= {n} OR {lead(n + 1)} THEN {n} WHEN {lead(n)} THEN {n - 1} "
+                    f"WHEN {lead(n - 1)} THEN {n - 2} ELSE {n - 3} END")
+            return f"MD5(LEFT({b}, {keep}))"
         if kind.name == "lob_binary":
             return f"MD5(LOWER(HEX(LEFT({x}, {kind.lob_bytes}))))"  # DMS writes binary as hex text
         raise AssertionError(kind)
 
+    def char_length(self, text_sql: str) -> str:
+        return f"CHAR_LENGTH({text_sql})"  # MySQL's LENGTH counts bytes
+
     def row_image(self, canonical_sqls: list[str]) -> str:
-        pieces = [f"IFNULL(CONCAT(CHAR_LENGTH({c}), ':', {c}), '~')" for c in canonical_sqls]
+        # CONVERT each value to utf8mb4: MD5 hashes the bytes of the image's character set, which was latin1
+        # when every text column is latin1 (a false alarm against the UTF-8 target), and latin1 columns next
+        # to utf8mb4 MD5 texts failed with "Illegal mix of collations"; PostgreSQL/Redshift hash UTF-8
+        pieces = [f"IFNULL(CONCAT(CHAR_LENGTH({u}), ':', {u}), '~')"
+                  for u in (f"CONVERT({c} USING utf8mb4)" for c in canonical_sqls)]
         return f"CONCAT_WS('|', {', '.join(pieces)})"
 
     def hash_int(self, md5_sql: str) -> str:
