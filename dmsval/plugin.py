@@ -43,6 +43,12 @@ class RunState:
         self.delivery_error: str | None = None
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dmsval", "DMS migration validation")
     for spec in OPTIONS:
@@ -77,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if workerinput is not None:
             plan = RunPlan.from_dict(json.loads(workerinput["dmsval_plan"]))
         else:
-            plan = plan_run(settings)
+            plan = plan_run(settings, dms_client=lambda aws: config.hook.pytest_dmsval_dms_client(aws=aws))
     except EventIgnored as e:
         pytest.exit(f"dmsval: {e}; no checks run", returncode=0)
     except DmsvalError as e:

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import secrets as _random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from .aws.clients import AwsContext, region_of_arn
-from .aws.dms import TaskInfo, describe_task
+from .aws.dms import TaskInfo, describe_task, table_statistics
 from .aws.latency import GateVerdict, evaluate_gate
 from .aws.secrets import resolve_credentials
 from .checks import REGISTRY, Case, CheckContext, SkipCase, TableStats
 from .config import Settings
 from .engines import Engine, open_engine
-from .errors import ConfigError, DmsvalError, EventError
+from .errors import ConfigError, DmsvalError, EventError, ResolutionError
 from .events import RunTrigger, load_event_text, manual_trigger, parse_event
 from .mappings import TablePair, parse_rules
 from .results import CaseResult
@@ -65,6 +65,8 @@ class RunPlan:
     pairs: tuple[TablePair, ...]
     checks: tuple[str, ...]
     stats: dict[str, TableStats]
+    dms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # describe_table_statistics by source name
+    dms_tables_error: str | None = None
 
     def cases(self, settings: Settings) -> list[Case]:
         cases: list[Case] = []
@@ -85,6 +87,7 @@ class RunPlan:
             "aws": self.aws.to_dict(), "task": self.task.to_dict(), "mode": self.mode,
             "gate": self.gate.to_dict() if self.gate else None, "pairs": [p.to_dict() for p in self.pairs],
             "checks": list(self.checks), "stats": {k: v.to_dict() for k, v in self.stats.items()},
+            "dms_tables": self.dms_tables, "dms_tables_error": self.dms_tables_error,
         }
 
     @classmethod
@@ -95,6 +98,7 @@ class RunPlan:
             gate=GateVerdict.from_dict(data["gate"]) if data["gate"] else None,
             pairs=tuple(TablePair.from_dict(p) for p in data["pairs"]), checks=tuple(data["checks"]),
             stats={k: TableStats.from_dict(v) for k, v in data["stats"].items()},
+            dms_tables=data.get("dms_tables") or {}, dms_tables_error=data.get("dms_tables_error"),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -108,7 +112,7 @@ class RunPlan:
                      "replication_instance": self.task.replication_instance_id},
             "source": self.task.source.to_dict(), "target": self.task.target.to_dict(),
             "gate": self.gate.to_dict() if self.gate else None,
-            "tables": len(self.pairs), "checks": list(self.checks),
+            "tables": len(self.pairs), "checks": list(self.checks), "dms_tables_error": self.dms_tables_error,
         }
 
 
@@ -128,8 +132,12 @@ def open_side(settings: Settings, plan_aws: AwsContext, task: TaskInfo, role: st
     return open_engine(endpoint.engine_name, credentials, role=role, query_timeout_s=settings.query_timeout)
 
 
-def plan_run(settings: Settings, now: datetime | None = None) -> RunPlan:
-    """Resolve everything a run needs, once. Raises DmsvalError subclasses with actionable messages."""
+def plan_run(settings: Settings, now: datetime | None = None,
+             dms_client: Callable[[AwsContext], Any] | None = None) -> RunPlan:
+    """Resolve everything a run needs, once. Raises DmsvalError subclasses with actionable messages.
+
+    ``dms_client`` gives the client for describe_table_statistics (default: ``aws.client("dms")``).
+    """
     now = now or datetime.now(timezone.utc)
     trigger = trigger_from_settings(settings)
     checks = tuple(selected_checks(settings))
@@ -147,8 +155,19 @@ def plan_run(settings: Settings, now: datetime | None = None) -> RunPlan:
         stats = {p.source_name: table_stats(source, p, settings) for p in pairs}
     finally:
         source.close()
+    dms_tables, dms_tables_error = {}, None
+    try:
+        client = (dms_client(aws) if dms_client else None) or aws.client("dms")
+        for table in table_statistics(client, task.arn):
+            dms_tables[f"{table.get('SchemaName')}.{table.get('TableName')}"] = _jsonable(table)
+    except ResolutionError as e:
+        dms_tables_error = str(e)  # reported by the dms_state cases and in the run metadata
     return RunPlan(new_run_id(now), now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
-                   checks, stats)
+                   checks, stats, dms_tables, dms_tables_error)
+
+
+def _jsonable(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in table.items()}
 
 
 def table_stats(source: Engine, pair: TablePair, settings: Settings) -> TableStats:
@@ -179,7 +198,9 @@ class Validator:
             source = open_side(self.settings, self.plan.aws, self.plan.task, "source")
             target = open_side(self.settings, self.plan.aws, self.plan.task, "target")
             self._context = CheckContext(self.settings, self.plan.pairs, source, target,
-                                         task_settings=self.plan.task.settings, stats=self.plan.stats)
+                                         task_settings=self.plan.task.settings, stats=self.plan.stats,
+                                         dms_tables=self.plan.dms_tables,
+                                         dms_tables_error=self.plan.dms_tables_error)
         return self._context
 
     def close(self) -> None:
@@ -205,6 +226,10 @@ class Validator:
         except DmsvalError as e:
             return CaseResult(status="error", message=str(e).splitlines()[0], error=f"{type(e).__name__}: {e}",
                               duration_s=time.perf_counter() - started, **common)
+        details = outcome.details
+        dms = self.plan.dms_tables.get(case.pair.source_name) if case.pair else None
+        if dms is not None:  # DMS's own view of the table, beside our verdict
+            details = {**details, "dms": dms}
         return CaseResult(status="passed" if outcome.passed else "failed", message=outcome.message,
-                          figures=outcome.figures, sql=outcome.sql, details=outcome.details,
+                          figures=outcome.figures, sql=outcome.sql, details=details,
                           duration_s=time.perf_counter() - started, **common)

@@ -113,6 +113,8 @@ def run_suite(tmp_path: Path, moto_server: services.MotoServer) -> Callable[...,
             path.write_text(json.dumps(event))
             command += ["--dms-event", str(path)]
         full_env = dict(os.environ, **(env or {}))
+        if full_env.get("DMSVAL_STUB_TABLE_STATISTICS"):  # describe_table_statistics from Stubber (moto lacks it)
+            command[4:4] = ["-p", "dmsval.localstack.stub_statistics"]
         done = subprocess.run(command, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout_s)
         return SuiteRun(done.returncode, done.stdout, done.stderr, reports)
 

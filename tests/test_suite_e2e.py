@@ -6,7 +6,10 @@ redshift_connector (the target endpoint is a Redshift endpoint). AWS: moto in se
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 import psycopg
@@ -38,28 +41,31 @@ class Migration:
 @pytest.fixture(scope="session")
 def copies(sakila, worker_id_suffix) -> Callable[[str, list[str]], str]:
     """Factory: a DMS-style copy of Sakila (film_text excluded, as the demo's task does) with defects planted."""
-    made: dict[str, str] = {}
+    made: dict[str, tuple[str, dict[str, int]]] = {}
 
-    def make(name: str, plant: list[str]) -> str:
+    def make(name: str, plant: list[str]) -> tuple[str, dict[str, int]]:
         database = f"dmsval_e2e_{name}_{worker_id_suffix}"
         if database not in made:
             create_pg_database(database)
-            demo.dms_full_load(sakila, pg_dsn(database))
+            loaded = demo.dms_full_load(sakila, pg_dsn(database))
             with psycopg.connect(pg_dsn(database)) as conn:
                 for statement in plant:
                     conn.execute(statement)
-            made[name] = database
-        return database
+            made[name] = (database, loaded)
+        return made[name]
 
     return make
 
 
 @pytest.fixture
-def migration(aws: AwsContext, copies, redshift_shim) -> Callable[..., Migration]:
+def migration(aws: AwsContext, copies, redshift_shim, tmp_path, monkeypatch) -> Callable[..., Migration]:
     ensure_mysql_reader("127.0.0.1", 3306, READER, PASSWORD)
 
     def make(name: str, plant: list[str] | None = None, migration_type: str = "full-load") -> Migration:
-        database = copies(name, plant or [])
+        database, loaded = copies(name, plant or [])
+        # DMS's table statistics, served by Stubber to the suite (moto lacks describe_table_statistics)
+        stats = demo.write_table_statistics(loaded, tmp_path / f"stats-{name}.json")
+        monkeypatch.setenv("DMSVAL_STUB_TABLE_STATISTICS", str(stats))
         made = provision(aws, name=f"task-{name}",
                          source=DbEndpoint("127.0.0.1", 3306, READER, PASSWORD, "sakila"),
                          target=DbEndpoint("127.0.0.1", redshift_shim.port, "postgres", PASSWORD, database),
@@ -82,7 +88,7 @@ def test_clean_copy_passes_every_case(migration, run_suite):
     assert run.returncode == 0, run.stdout[-3000:]
     statuses = run.statuses()
     assert sum(1 for c in statuses if c.startswith("row_count[")) == SAKILA_TABLES
-    for check in ("row_diff", "schema", "aggregates"):
+    for check in ("row_diff", "schema", "aggregates", "dms_state"):
         assert sum(1 for c in statuses if c.startswith(f"{check}[")) == SAKILA_TABLES
     assert "row_count[sakila.film_text]" not in statuses
     assert set(statuses.values()) == {"passed"}
@@ -92,6 +98,9 @@ def test_clean_copy_passes_every_case(migration, run_suite):
     assert "WHERE (`actor_id` <= '150')" in by_id["row_count[sakila.actor]"]["sql"]["source"]
     assert by_id["row_count[sakila.language]"]["target_table"] == "sakila.languages"
     assert by_id["row_diff[sakila.staff]"]["details"]["removed_by_mapping"] == ["picture"]
+    # DMS's own view beside ours, on every table case
+    assert by_id["row_count[sakila.actor]"]["details"]["dms"]["FullLoadRows"] == 150
+    assert by_id["dms_state[sakila.rental]"]["figures"]["TableState"] == "Table completed"
     assert {c for c in statuses if c.startswith("custom_sql[")} == {
         "custom_sql[sakila_payment_totals]", "custom_sql[sakila_customer_contact]",
         "custom_sql[sakila_films_by_rating]"}
@@ -119,7 +128,7 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
         {"key": ["7"], "columns": {"email": ["MARIA.MILLER@sakilacustomer.org", "changed@example.com"]}}]
     assert by_id["aggregates[sakila.customer]"]["details"]["differences"] == [
         {"column": "email", "figure": "length_sum", "source": 19091, "target": 19079}]
-    assert results["run"]["counts"] == {"passed": 49, "failed": 14, "skipped": 0, "error": 0}
+    assert results["run"]["counts"] == {"passed": 64, "failed": 14, "skipped": 0, "error": 0}
     assert results["run"]["task"]["identifier"] == "task-defects"
     assert results["run"]["target"]["engine_name"] == "redshift"
 
@@ -132,8 +141,8 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     messages = delivered_messages(aws, m.made.queue_url)
     assert len(messages) == 1
     subject, body = messages[0]["Subject"], messages[0]["Message"]
-    assert subject == "dmsval FAILED: task-defects - 14 failed, 0 errors, 49 passed"
-    assert "49 passed, 14 failed, 0 skipped, 0 errors" in body
+    assert subject == "dmsval FAILED: task-defects - 14 failed, 0 errors, 64 passed"
+    assert "64 passed, 14 failed, 0 skipped, 0 errors" in body
     assert "- FAILED row_count[sakila.rental] -> sakila.rental: source_rows=16044, target_rows=16043" in body
     assert f"Report: s3://{m.made.bucket}/validation/task-defects/{run_id}/report.html" in body
     assert messages[0]["MessageAttributes"]["verdict"]["Value"] == "failed"
@@ -158,7 +167,7 @@ def test_parallel_run_gives_the_same_results_as_serial(migration, run_suite):
 
     assert serial.returncode == parallel.returncode == 1
     assert essence(serial) == essence(parallel)
-    assert len(essence(serial)) == 4 * SAKILA_TABLES + 3
+    assert len(essence(serial)) == 5 * SAKILA_TABLES + 3
 
 
 def test_other_event_types_run_no_checks(migration, run_suite):
@@ -264,3 +273,31 @@ def test_three_shards_make_exactly_the_full_run(migration, run_suite):
     assert union == essence(full)
     sizes = sorted(len(essence(s)) for s in shards)
     assert sizes[-1] - sizes[0] <= len(union) // 2  # balanced by cost, not piled onto one shard
+
+
+def test_a_table_dms_reports_as_errored_fails_with_dms_reason(migration, run_suite, tmp_path, monkeypatch):
+    m = migration("clean")
+    tables = json.loads(Path(os.environ["DMSVAL_STUB_TABLE_STATISTICS"]).read_text())
+    for table in tables:
+        if table["TableName"] == "film":
+            table.update(TableState="Table error", ValidationStateDetails="ORA-00001 style load failure on row 17")
+    errored = tmp_path / "errored.json"
+    errored.write_text(json.dumps(tables))
+    monkeypatch.setenv("DMSVAL_STUB_TABLE_STATISTICS", str(errored))
+    run = run_suite("--checks", "dms_state", event=m.event)
+    assert run.returncode == 1
+    statuses = run.statuses()
+    assert {c for c, s in statuses.items() if s != "passed"} == {"dms_state[sakila.film]"}
+    film = next(c for c in run.results["cases"] if c["case_id"] == "dms_state[sakila.film]")
+    assert film["message"] == "DMS reports the table as errored: ORA-00001 style load failure on row 17"
+
+
+def test_unavailable_dms_statistics_error_the_dms_state_cases(migration, run_suite, monkeypatch):
+    m = migration("clean")
+    monkeypatch.delenv("DMSVAL_STUB_TABLE_STATISTICS")  # moto itself answers describe_table_statistics with 500
+    run = run_suite("--checks", "dms_state,row_count", event=m.event)
+    assert run.returncode == 1
+    statuses = run.statuses()
+    assert {s for c, s in statuses.items() if c.startswith("dms_state[")} == {"error"}
+    assert {s for c, s in statuses.items() if c.startswith("row_count[")} == {"passed"}
+    assert "describe_table_statistics for" in run.results["run"]["dms_tables_error"]

@@ -170,3 +170,21 @@ def describe_task(aws: AwsContext, task_arn: str) -> TaskInfo:
         stop_reason=task.get("StopReason"),
         stats={k: v for k, v in (task.get("ReplicationTaskStats") or {}).items() if not hasattr(v, "isoformat")},
     )
+
+
+def table_statistics(client: Any, task_arn: str) -> list[dict[str, Any]]:
+    """DMS's own per-table view of the task (describe_table_statistics, every page)."""
+    tables: list[dict[str, Any]] = []
+    marker = None
+    while True:
+        kwargs: dict[str, Any] = {"ReplicationTaskArn": task_arn, "MaxRecords": 500}
+        if marker:
+            kwargs["Marker"] = marker
+        try:
+            page = client.describe_table_statistics(**kwargs)
+        except AWS_ERRORS as e:
+            raise ResolutionError(f"describe_table_statistics for {task_arn} failed: {error_code(e)}") from e
+        tables.extend(page.get("TableStatistics", []))
+        marker = page.get("Marker")
+        if not marker:
+            return tables

@@ -78,6 +78,8 @@ class CheckContext:
     target: "Engine"
     task_settings: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, TableStats] = field(default_factory=dict)
+    dms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # describe_table_statistics by source name
+    dms_tables_error: str | None = None
 
 
 class Check(abc.ABC):

@@ -28,6 +28,7 @@ from . import services
 from .datasets import MySQLParams, load_sakila
 from .dms_copy import copy_schema
 from .standin import prepare_redshift_standin
+from .stub_statistics import completed_tables
 from .provision import DbEndpoint, delivered_messages, ensure_mysql_reader, include_schema, provision
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,14 +67,26 @@ DEMO_TABLE_MAPPINGS = {
 
 
 def dms_full_load(mysql: MySQLParams, dsn: str) -> dict[str, int]:
-    """What the demo task's full load leaves in the target: the mapping's effects applied to a DMS-style copy."""
+    """What the demo task's full load leaves in the target: the mapping's effects applied to a DMS-style copy.
+
+    Returns the rows loaded per *source* table, as DMS's table statistics report them.
+    """
     tables = [t for t in sakila_tables(mysql) if t != "film_text"]  # rule 2
-    copied = copy_schema(mysql, dsn, "sakila", "sakila", tables=tables,
-                         table_renames={"language": "languages"},  # rule 5
+    renames = {"language": "languages"}  # rule 5
+    copied = copy_schema(mysql, dsn, "sakila", "sakila", tables=tables, table_renames=renames,
                          drop_columns={"staff": ["picture"]})  # rule 6
     with psycopg.connect(dsn) as conn:
-        conn.execute("DELETE FROM sakila.actor WHERE NOT (actor_id <= 150)")  # rule 3's source filter
-    return copied
+        deleted = conn.execute("DELETE FROM sakila.actor WHERE NOT (actor_id <= 150)").rowcount  # rule 3's filter
+    loaded = {source: copied[renames.get(source, source)] for source in tables}
+    loaded["actor"] -= deleted
+    return loaded
+
+
+def write_table_statistics(loaded: dict[str, int], path: Path) -> Path:
+    """DMS's table statistics for the stub that stands in for describe_table_statistics (moto lacks it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(completed_tables(loaded, "sakila"), indent=2))
+    return path
 
 
 # The defects planted in the target, and the failing cases they must produce.
@@ -101,9 +114,13 @@ def plant_defects() -> None:
             conn.execute(statement)
 
 
-def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, extra: list[str]) -> int:
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION=REGION)
-    command = [sys.executable, "-m", "pytest", "tests_validation", "--dms-event", str(event_path),
+def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, extra: list[str],
+              stats_path: Path) -> int:
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION=REGION,
+               DMSVAL_STUB_TABLE_STATISTICS=str(stats_path))
+    # -p ...stub_statistics: DMS describe_table_statistics, which moto lacks, from botocore's Stubber
+    command = [sys.executable, "-m", "pytest", "tests_validation", "-p", "dmsval.localstack.stub_statistics",
+               "--dms-event", str(event_path),
                "--aws-endpoint-url", endpoint_url, "--s3-uri", f"s3://{bucket}/validation",
                "--sns-topic-arn", topic_arn, *extra]
     print("$ " + " ".join(command), flush=True)
@@ -129,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare_redshift_standin(DEMO_DB)
     copied = dms_full_load(mysql, pg_dsn(DEMO_DB))
     print(f"   copied {len(copied)} tables, {sum(copied.values())} rows", flush=True)
+    stats_path = write_table_statistics(copied, REPO / ".local" / "demo-table-statistics.json")
 
     print("== 3. planting defects in the target", flush=True)
     plant_defects()
@@ -150,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("== 5. validation run", flush=True)
     extra = ["-n", args.workers] if args.workers not in ("0", "") else []
-    status = run_suite(event_path, endpoint_url, made.bucket, made.topic_arn, extra)
+    status = run_suite(event_path, endpoint_url, made.bucket, made.topic_arn, extra, stats_path)
 
     print("== 6. the SNS message as delivered", flush=True)
     for message in delivered_messages(aws, made.queue_url):
