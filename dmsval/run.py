@@ -109,11 +109,21 @@ class RunPlan:
             "task": {"arn": self.task.arn, "identifier": self.task.identifier,
                      "migration_type": self.task.migration_type, "status": self.task.status,
                      "stop_reason": self.task.stop_reason,
-                     "replication_instance": self.task.replication_instance_id},
+                     "replication_instance": self.task.replication_instance_id,
+                     "settings": task_settings_summary(self.task.settings)},
             "source": self.task.source.to_dict(), "target": self.task.target.to_dict(),
             "gate": self.gate.to_dict() if self.gate else None,
             "tables": len(self.pairs), "checks": list(self.checks), "dms_tables_error": self.dms_tables_error,
         }
+
+
+def task_settings_summary(settings: dict[str, Any]) -> dict[str, Any]:
+    """The task settings that change how results read: LOB handling and what happened to existing tables."""
+    meta = settings.get("TargetMetadata", {}) or {}
+    full_load = settings.get("FullLoadSettings", {}) or {}
+    return {"support_lobs": meta.get("SupportLobs"), "full_lob_mode": meta.get("FullLobMode"),
+            "limited_lob_mode": meta.get("LimitedSizeLobMode"), "lob_max_size_kb": meta.get("LobMaxSize"),
+            "target_table_prep_mode": full_load.get("TargetTablePrepMode")}
 
 
 def resolve_mode(settings: Settings, trigger: RunTrigger, task: TaskInfo) -> str:

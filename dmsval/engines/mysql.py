@@ -103,19 +103,21 @@ class MySQLEngine(Engine):
             return x if column.data_type == "varchar" else f"CAST({x} AS CHAR)"
         if kind.name == "lob_text":
             # Limited LOB mode keeps the first LobMaxSize *bytes* of UTF-8, dropping a character the cut splits
-            # (dms_copy._truncate_text). LEFT(x, n) counts characters, a false alarm for multibyte text (and
-            # MD5 of a latin1 column hashed latin1 bytes): cut the UTF-8 bytes instead. n + 1 characters cover
+            # (dms_copy._truncate_text). LEFT(x, n) counted characters, a false alarm for multibyte text longer
+            # than n bytes (and MD5 of a latin1 column hashed latin1 bytes): cut the UTF-8 bytes instead.
+            # At most n / 4 characters always fit (the cheap common case). Otherwise n + 1 characters cover
             # byte n + 1; when that byte is a continuation byte (0x80-0xBF), the cut goes back to before the
-            # lead byte of its character (at n, n - 1 or n - 2).
+            # lead byte of its character (at n, n - 1 or n - 2). Past the end, ASCII('') = 0 keeps everything.
             n = kind.lob_bytes
             b = f"CAST(CONVERT(LEFT({x}, {n + 1}) USING utf8mb4) AS BINARY)"
 
             def lead(pos: int) -> str:
                 return f"ASCII(SUBSTRING({b}, {pos}, 1)) NOT BETWEEN 128 AND 191"
 
-            keep = (f"CASE WHEN OCTET_LENGTH({b}) <= {n} OR {lead(n + 1)} THEN {n} WHEN {lead(n)} THEN {n - 1} "
-                    f"WHEN {lead(n - 1)} THEN {n - 2} ELSE {n - 3} END")
-            return f"MD5(LEFT({b}, {keep}))"
+            keep = (f"CASE WHEN {lead(n + 1)} THEN {n} WHEN {lead(n)} THEN {n - 1} WHEN {lead(n - 1)} THEN {n - 2} "
+                    f"ELSE {n - 3} END")
+            return (f"CASE WHEN CHAR_LENGTH({x}) * 4 <= {n} THEN MD5(CONVERT({x} USING utf8mb4)) "
+                    f"ELSE MD5(LEFT({b}, {keep})) END")
         if kind.name == "lob_binary":
             return f"MD5(LOWER(HEX(LEFT({x}, {kind.lob_bytes}))))"  # DMS writes binary as hex text
         raise AssertionError(kind)

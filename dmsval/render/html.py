@@ -34,6 +34,17 @@ def case_fragment(case: dict[str, Any]) -> str:
             parts.append(f"<p>Rows {side.replace('_', ' ')} (first {len(rows)}):</p>")
             parts.append(_table(columns or [f"c{i + 1}" for i in range(len(rows[0]))], rows, "diff"))
     parts += _row_diff_fragments(details)
+    if details.get("dms"):
+        shown = {k: v for k, v in details["dms"].items() if k not in ("SchemaName", "TableName")}
+        parts.append("<p>DMS table statistics:</p>" + _table(list(shown), [list(shown.values())]))
+    if details.get("differences"):
+        parts.append("<p>Differing aggregates:</p>" + _table(["column", "figure", "source", "target"],
+                     [[d["column"], d["figure"], d["source"], d["target"]] for d in details["differences"]], "diff"))
+    if details.get("columns") and isinstance(details["columns"][0], dict):
+        parts.append("<p>Columns:</p>" + _table(["column", "source type", "expected", "target type", "verdict",
+                                                 "reason"],
+                     [[c.get("column"), c.get("source_type"), c.get("expected_type"), c.get("target_type"),
+                       c.get("verdict"), c.get("reason")] for c in details["columns"]]))
     for side, sql in (case.get("sql") or {}).items():
         parts.append(f"<p>SQL on the {escape(side)}:</p><pre>{escape(sql)}</pre>")
     if case.get("error"):
@@ -48,6 +59,7 @@ def run_header(run: dict[str, Any]) -> str:
         ["Task", f"{task['identifier']} ({task['arn']})"],
         ["Replication instance", task["replication_instance"]],
         ["Migration type / mode", f"{task['migration_type']} / {run['mode']}"],
+        ["Task settings", ", ".join(f"{k}={v}" for k, v in (task.get("settings") or {}).items() if v is not None)],
         ["Trigger", f"{run['trigger']['kind']} {run['trigger'].get('event_type') or ''}".strip()],
         ["Source", f"{run['source']['engine_name']} {run['source']['identifier']}"],
         ["Target", f"{run['target']['engine_name']} {run['target']['identifier']}"],

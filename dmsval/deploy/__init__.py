@@ -1,0 +1,1 @@
+"""Deployment helpers: run a CodeBuild buildspec locally, and the CodeBuild batch (fan-out) glue."""
