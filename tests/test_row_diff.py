@@ -771,12 +771,8 @@ def test_engines_refuse_writes(stack: Stack, awkward: Callable[..., None]) -> No
     assert stack.diff(stack.pair("awkward", "awk")).passed  # nothing was written on either side
 
 
-# ------------------------------------------------------------------------- known gaps, documented (strict xfail)
+# ------------------------------------------------------------------------- read-only even against crafted SQL
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="psycopg sends a statement without parameters with the simple query protocol, which runs "
-                          "several ';'-separated statements: 'ROLLBACK; INSERT ...' ends BEGIN READ ONLY and writes "
-                          "(redshift_connector always uses the extended protocol and refuses it)")
 def test_postgres_engine_refuses_a_write_after_ending_its_transaction(stack: Stack) -> None:
     _pg_exec(stack.pg, "DROP TABLE IF EXISTS public.rw_probe", "CREATE TABLE public.rw_probe (a INT)")
     postgres = open_engine("postgres", Credentials("127.0.0.1", 5432, "postgres", stack.pg, ""), role="target",
@@ -789,9 +785,6 @@ def test_postgres_engine_refuses_a_write_after_ending_its_transaction(stack: Sta
         _pg_exec(stack.pg, "DROP TABLE public.rw_probe")
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="the MySQL session is read-only by default only: a statement may switch it back "
-                          "(SET SESSION TRANSACTION READ WRITE), after which the next statement writes")
 def test_mysql_engine_refuses_a_write_after_switching_to_read_write(stack: Stack) -> None:
     _mysql_exec(stack.db, "DROP TABLE IF EXISTS rw_probe", "CREATE TABLE rw_probe (a INT)")
     source = open_engine("mariadb", Credentials("127.0.0.1", 3306, "root", stack.db, ""), role="source",
@@ -804,6 +797,8 @@ def test_mysql_engine_refuses_a_write_after_switching_to_read_write(stack: Stack
         source.close()
         _mysql_exec(stack.db, "DROP TABLE rw_probe")
 
+
+# ------------------------------------------------------------------------- known gap, documented (strict xfail)
 
 @pytest.mark.xfail(strict=True, raises=EngineError,
                    reason="float_canonical divides by POWER(10, exponent - digits + 1), which underflows for "

@@ -40,9 +40,15 @@ class MySQLEngine(Engine):
 
     def _run(self, conn: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         with conn.cursor() as cur:
-            cur.execute(sql, params)
-            columns = tuple(d[0] for d in cur.description or ())
-            return QueryResult(columns, list(cur.fetchall()))
+            # a read-only transaction around every statement: the session default alone could be switched
+            # back by a statement (SET SESSION TRANSACTION READ WRITE)
+            cur.execute("START TRANSACTION READ ONLY")
+            try:
+                cur.execute(sql, params)
+                columns = tuple(d[0] for d in cur.description or ())
+                return QueryResult(columns, list(cur.fetchall()))
+            finally:
+                cur.execute("ROLLBACK")
 
     def quote(self, identifier: str) -> str:
         return "`" + identifier.replace("`", "``") + "`"
@@ -150,12 +156,14 @@ class MySQLEngine(Engine):
             self.connect()
             try:
                 with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
+                    cur.execute("START TRANSACTION READ ONLY")
                     cur.execute(sql, params)
                     while True:
                         rows = cur.fetchmany(batch)
                         if not rows:
-                            return
+                            break
                         yield from rows
+                    cur.execute("ROLLBACK")
             except self.driver_errors as e:
                 self.close()
                 from ..errors import EngineError

@@ -27,7 +27,7 @@ class PostgresFamilyEngine(Engine):
         try:
             cur.execute("BEGIN READ ONLY")
             try:
-                cur.execute(sql, params) if params else cur.execute(sql)
+                self._execute(cur, sql, params)
                 columns = tuple(_column_name(d[0]) for d in cur.description or ())
                 rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
             finally:
@@ -35,6 +35,9 @@ class PostgresFamilyEngine(Engine):
         finally:
             cur.close()
         return QueryResult(columns, rows)
+
+    def _execute(self, cur: Any, sql: str, params: Sequence[Any] | None) -> None:
+        cur.execute(sql, params) if params else cur.execute(sql)
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
@@ -127,6 +130,11 @@ class PostgresEngine(PostgresFamilyEngine):
     dms_engine_names = ("postgres", "aurora-postgresql")
     sqlglot_dialect = "postgres"
     driver_errors = (psycopg.Error,)
+
+    def _execute(self, cur: Any, sql: str, params: Sequence[Any] | None) -> None:
+        # prepare=True: the extended protocol, which refuses several ';'-separated statements (the simple
+        # protocol would run "ROLLBACK; INSERT ..." and escape BEGIN READ ONLY); '%' stays literal without params
+        cur.execute(sql, params or None, prepare=True)
 
     def _open(self) -> Any:
         c = self.credentials
