@@ -53,6 +53,22 @@ def _digits(value: str) -> int:
     return number
 
 
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _expiry(value: str) -> int:
+    seconds = int(value)
+    if not 1 <= seconds <= 604800:
+        raise ValueError("must be between 1 and 604800 seconds (7 days, the SigV4 limit)")
+    return seconds
+
+
 def _shard(value: str) -> str:
     k, sep, n = value.partition("/")
     if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
@@ -121,6 +137,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
                default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
+    OptionSpec("mask_values", "replace row values (keys, differing values, sample rows) with salted hashes in every "
+               "output", default=False, env="DMSVAL_MASK_VALUES", parse=_bool),
+    OptionSpec("presign_expiry", "seconds the presigned report link in the SNS message stays valid (max 604800)",
+               default=604800, env="DMSVAL_PRESIGN_EXPIRY", parse=_expiry),
     OptionSpec("shard", "run only shard K of N (K/N, 1-based): a deterministic, cost-balanced subset of cases",
                default="", env="DMSVAL_SHARD", parse=_shard),
     OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
@@ -154,6 +174,8 @@ class Settings:
     split_rows: int = 1_000_000
     diff_sample: int = 50
     shard: str = ""
+    mask_values: bool = False
+    presign_expiry: int = 604800
     query_timeout: float = 1800.0
     rootdir: str = field(default=".", compare=False)
 

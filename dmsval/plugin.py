@@ -53,7 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dmsval", "DMS migration validation")
     for spec in OPTIONS:
         env = f" [env {spec.env}]" if spec.env else ""
-        group.addoption(spec.flag, dest=f"dmsval_{spec.name}", default=None, help=spec.help + env)
+        if spec.parse.__name__ == "_bool":  # a switch on the command line; "true"/"false" in ini and env
+            group.addoption(spec.flag, dest=f"dmsval_{spec.name}", action="store_const", const="true", default=None,
+                            help=spec.help + env)
+        else:
+            group.addoption(spec.flag, dest=f"dmsval_{spec.name}", default=None, help=spec.help + env)
         parser.addini(spec.name, spec.help + env, default=None)
 
 
@@ -253,7 +257,8 @@ class ResultCollector:
             if settings.sns_topic_arn:
                 html_name = Path(config.option.htmlpath).name
                 report = location + html_name if location else str(config.option.htmlpath)
-                message_id = delivery.publish(plan.aws, settings.sns_topic_arn, document, report)
+                link = (delivery.presigned_link(plan.aws, report, settings.presign_expiry) if location else None)
+                message_id = delivery.publish(plan.aws, settings.sns_topic_arn, document, report, link)
                 say(f"dmsval: published the summary to {settings.sns_topic_arn} (message {message_id})")
         except DeliveryError as e:
             state.delivery_error = str(e)

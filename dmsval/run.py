@@ -23,6 +23,7 @@ from .engines import Engine, open_engine
 from .errors import ConfigError, DmsvalError, EventError, ResolutionError
 from .events import RunTrigger, load_event_text, manual_trigger, parse_event
 from .mappings import TablePair, parse_rules
+from .masking import Masker
 from .results import CaseResult
 
 
@@ -67,6 +68,7 @@ class RunPlan:
     stats: dict[str, TableStats]
     dms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # describe_table_statistics by source name
     dms_tables_error: str | None = None
+    mask_salt: str | None = None  # --mask-values: random per run, handed to workers, never written out
 
     def cases(self, settings: Settings) -> list[Case]:
         cases: list[Case] = []
@@ -87,7 +89,7 @@ class RunPlan:
             "aws": self.aws.to_dict(), "task": self.task.to_dict(), "mode": self.mode,
             "gate": self.gate.to_dict() if self.gate else None, "pairs": [p.to_dict() for p in self.pairs],
             "checks": list(self.checks), "stats": {k: v.to_dict() for k, v in self.stats.items()},
-            "dms_tables": self.dms_tables, "dms_tables_error": self.dms_tables_error,
+            "dms_tables": self.dms_tables, "dms_tables_error": self.dms_tables_error, "mask_salt": self.mask_salt,
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class RunPlan:
             pairs=tuple(TablePair.from_dict(p) for p in data["pairs"]), checks=tuple(data["checks"]),
             stats={k: TableStats.from_dict(v) for k, v in data["stats"].items()},
             dms_tables=data.get("dms_tables") or {}, dms_tables_error=data.get("dms_tables_error"),
+            mask_salt=data.get("mask_salt"),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -114,6 +117,7 @@ class RunPlan:
             "source": self.task.source.to_dict(), "target": self.task.target.to_dict(),
             "gate": self.gate.to_dict() if self.gate else None,
             "tables": len(self.pairs), "checks": list(self.checks), "dms_tables_error": self.dms_tables_error,
+            "values_masked": self.mask_salt is not None,
         }
 
 
@@ -173,7 +177,8 @@ def plan_run(settings: Settings, now: datetime | None = None,
     except ResolutionError as e:
         dms_tables_error = str(e)  # reported by the dms_state cases and in the run metadata
     return RunPlan(new_run_id(now), now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
-                   checks, stats, dms_tables, dms_tables_error)
+                   checks, stats, dms_tables, dms_tables_error,
+                   _random.token_hex(16) if settings.mask_values else None)
 
 
 def _jsonable(table: dict[str, Any]) -> dict[str, Any]:
@@ -202,6 +207,7 @@ class Validator:
         self.settings = settings
         self.plan = plan
         self._context: CheckContext | None = None
+        self.masker = Masker(plan.mask_salt) if plan.mask_salt else None
 
     def context(self) -> CheckContext:
         if self._context is None:
@@ -234,12 +240,16 @@ class Validator:
         except SkipCase as e:
             return CaseResult(status="skipped", message=str(e), duration_s=time.perf_counter() - started, **common)
         except DmsvalError as e:
-            return CaseResult(status="error", message=str(e).splitlines()[0], error=f"{type(e).__name__}: {e}",
+            error = f"{type(e).__name__}: {e}"
+            return CaseResult(status="error", message=str(e).splitlines()[0],
+                              error=Masker.text(error) if self.masker else error,
                               duration_s=time.perf_counter() - started, **common)
         details = outcome.details
         dms = self.plan.dms_tables.get(case.pair.source_name) if case.pair else None
         if dms is not None:  # DMS's own view of the table, beside our verdict
             details = {**details, "dms": dms}
+        if self.masker:
+            details = self.masker.details(details)
         return CaseResult(status="passed" if outcome.passed else "failed", message=outcome.message,
                           figures=outcome.figures, sql=outcome.sql, details=details,
                           duration_s=time.perf_counter() - started, **common)

@@ -301,3 +301,32 @@ def test_unavailable_dms_statistics_error_the_dms_state_cases(migration, run_sui
     assert {s for c, s in statuses.items() if c.startswith("dms_state[")} == {"error"}
     assert {s for c, s in statuses.items() if c.startswith("row_count[")} == {"passed"}
     assert "describe_table_statistics for" in run.results["run"]["dms_tables_error"]
+
+
+def test_mask_values_hides_row_values_in_every_output(migration, run_suite, aws):
+    m = migration("defects", demo.PLANTED_SQL + ["DROP TABLE sakila.languages"])
+    run = run_suite("--mask-values", *delivery_args(m), event=m.event)
+    assert run.returncode == 1
+    by_id = {c["case_id"]: c for c in run.results["cases"]}
+    changed = by_id["row_diff[sakila.customer]"]["details"]["changed"]
+    assert changed[0]["key"][0].startswith("h:") and list(changed[0]["columns"]) == ["email"]
+    source_value, target_value = changed[0]["columns"]["email"]
+    assert source_value.startswith("h:") and target_value.startswith("h:") and source_value != target_value
+    assert run.results["run"]["values_masked"] is True
+    body = delivered_messages(aws, m.made.queue_url)[0]["Message"]
+    outputs = [p.read_text(errors="replace") for p in run.reports.iterdir() if p.is_file()]
+    for secret in ("changed@example.com", "MARIA.MILLER@sakilacustomer.org", "MARIA"):
+        for text in outputs + [run.stdout, body]:
+            assert secret not in text
+
+
+def test_sns_message_links_the_report_with_a_presigned_url(migration, run_suite, aws):
+    m = migration("clean")
+    run = run_suite(*delivery_args(m), "--presign-expiry", "3600", event=m.event)
+    assert run.returncode == 0
+    body = delivered_messages(aws, m.made.queue_url)[0]["Message"]
+    link = next(line.split(None, 1)[1] for line in body.splitlines() if line.startswith("Open:"))
+    assert "X-Amz-Signature=" in link and "X-Amz-Expires=3600" in link and "report.html" in link
+    import urllib.request
+    with urllib.request.urlopen(link, timeout=10) as response:  # the link really serves the report
+        assert b"row_count[sakila.rental]" in response.read()

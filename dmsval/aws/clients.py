@@ -25,13 +25,15 @@ class AwsContext:
     region: str | None = None
     endpoint_url: str | None = None
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, **config: Any) -> Any:
+        """A boto3 client; ``config`` adds botocore Config settings (e.g. signature_version)."""
         session = boto3.session.Session(region_name=self.region)
         if session.region_name is None:
             raise ConfigError(
                 "no AWS region: pass --aws-region, set AWS_REGION / AWS_DEFAULT_REGION, or give a task ARN"
             )
-        return session.client(service, endpoint_url=self.endpoint_url or None, config=_RETRY_CONFIG)
+        merged = _RETRY_CONFIG.merge(botocore.config.Config(**config)) if config else _RETRY_CONFIG
+        return session.client(service, endpoint_url=self.endpoint_url or None, config=merged)
 
     def to_dict(self) -> dict[str, Any]:
         return {"region": self.region, "endpoint_url": self.endpoint_url}

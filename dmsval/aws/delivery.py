@@ -50,13 +50,25 @@ def upload(aws: AwsContext, s3_uri: str, task_id: str, run_id: str, files: list[
     return f"s3://{bucket}/{base}/", keys
 
 
-def publish(aws: AwsContext, topic_arn: str, results: dict[str, Any], report_location: str | None) -> str:
+def presigned_link(aws: AwsContext, s3_location: str, expiry_s: int) -> str:
+    """A presigned HTTPS GET link to an uploaded report (readers need no AWS credentials until it expires)."""
+    bucket, key = split_s3_uri(s3_location)
+    try:
+        # SigV4: the only signature S3 accepts in newer regions, and the one whose expiry can reach 7 days
+        return str(aws.client("s3", signature_version="s3v4").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                                          ExpiresIn=expiry_s))
+    except AWS_ERRORS as e:
+        raise DeliveryError(f"cannot presign {s3_location}: {error_code(e)}") from e
+
+
+def publish(aws: AwsContext, topic_arn: str, results: dict[str, Any], report_location: str | None,
+            report_link: str | None = None) -> str:
     run = results["run"]
     try:
         response = aws.client("sns").publish(
             TopicArn=topic_arn,
             Subject=sns_text.subject(results),
-            Message=sns_text.body(results, report_location),
+            Message=sns_text.body(results, report_location, report_link),
             MessageAttributes={
                 "verdict": {"DataType": "String", "StringValue": run["verdict"]},
                 "task": {"DataType": "String", "StringValue": run["task"]["identifier"]},

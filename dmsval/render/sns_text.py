@@ -25,7 +25,7 @@ def _figures(figures: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in figures.items())
 
 
-def body(results: dict[str, Any], report_location: str | None = None) -> str:
+def body(results: dict[str, Any], report_location: str | None = None, report_link: str | None = None) -> str:
     run = results["run"]
     c = run["counts"]
     task = run["task"]
@@ -54,6 +54,8 @@ def body(results: dict[str, Any], report_location: str | None = None) -> str:
         reasons = sorted({case["message"] for case in skipped})
         lines += ["", "Skipped because:"] + [f"- {r}" for r in reasons[:10]]
     lines += ["", f"Report: {report_location or 'written locally (no S3 upload configured)'}"]
+    if report_link:
+        lines.append(f"Open:   {report_link}")
     text = "\n".join(lines) + "\n"
     if len(text.encode("utf-8")) > BODY_LIMIT:
         text = text.encode("utf-8")[:BODY_LIMIT].decode("utf-8", "ignore") + "\n[truncated]\n"
