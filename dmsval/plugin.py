@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from html import escape
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -29,6 +30,7 @@ from .sharding import assign, parse_shard
 SUITE_DIR = "tests_validation"
 RESULTS_FILE = "results.json"
 _STATE = pytest.StashKey["RunState"]()
+_CONFIG_FOR_TITLE: dict[str, "RunState"] = {}  # pytest_html_report_title gets no config to find the state
 _CASE_RESULT = pytest.StashKey[CaseResult]()
 
 
@@ -102,6 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(reports / "junit.xml")
     state = RunState(settings, plan, controller=not hasattr(config, "workerinput"))
     config.stash[_STATE] = state
+    _CONFIG_FOR_TITLE["state"] = state
     if state.controller:
         config.pluginmanager.register(ResultCollector(state), "dmsval-results")
 
@@ -272,7 +275,16 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
                                 session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is not None:
-        prefix.append(html_render.run_header(state.plan.metadata()))
+        run = state.plan.metadata()
+        if state.results_path is not None:  # written just before pytest-html renders: counts and verdict
+            run = json.loads(state.results_path.read_text(encoding="utf-8"))["run"]
+        prefix.append(html_render.run_header(run))
+
+
+def pytest_html_report_title(report: Any) -> None:
+    state = _CONFIG_FOR_TITLE.get("state")
+    if state is not None:
+        report.title = f"DMS validation: {state.plan.task.identifier} ({state.plan.run_id})"
 
 
 def pytest_html_results_table_header(cells: list[str]) -> None:
@@ -283,7 +295,8 @@ def pytest_html_results_table_header(cells: list[str]) -> None:
 def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
     raw = getattr(report, "dmsval_case", None)
     data = json.loads(raw) if raw else {}
+    if data.get("case_id"):  # the case id reads better than the node id (and still sorts and filters)
+        cells[1] = f'<td class="col-testId">{escape(data["case_id"])}</td>'
     figures = ", ".join(f"{k}={v}" for k, v in (data.get("figures") or {}).items())
-    from html import escape
     cells.insert(2, f"<td>{escape(data.get('target_table') or '')}</td>")
     cells.insert(3, f"<td>{escape(figures)}</td>")

@@ -102,7 +102,7 @@ class Aggregates(Check):
         figures = {"rows_source": int(s_row[0]), "rows_target": int(t_row[0]), "aggregates": len(plan) + 1,
                    "differences": len(differences)}
         details = {"differences": differences}
-        sql = {"source": source_sql, "target": target_sql}
+        sql = {"source": ctx.source.shown(source_sql), "target": ctx.target.shown(target_sql)}
         if not differences:
             return Outcome(True, f"{len(plan) + 1} aggregates equal", figures, sql, details)
         # names only: the values (MIN/MAX are row values) are in the details, where --mask-values hides them

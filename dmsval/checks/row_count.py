@@ -25,7 +25,7 @@ class RowCount(Check):
         if source_filter:  # the task migrates only these rows
             source_sql += f" WHERE {source_filter}"
         target_sql = COUNT_SQL.format(table=ctx.target.table_ref(pair.target_schema, pair.target_table))
-        sql = {"source": source_sql, "target": target_sql}
+        sql = {"source": ctx.source.shown(source_sql), "target": ctx.target.shown(target_sql)}
         if not ctx.target.table_exists(pair.target_schema, pair.target_table):
             return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False},
                            sql)

@@ -168,8 +168,8 @@ class TableDiff:
                 f"AS checksum FROM {side.table}{side.where(*conditions)} GROUP BY 1")
 
     def _both(self, source_sql: str, target_sql: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        self.sql.setdefault("source", source_sql)
-        self.sql.setdefault("target", target_sql)
+        self.sql.setdefault("source", self.sides[0].engine.shown(source_sql))
+        self.sql.setdefault("target", self.sides[1].engine.shown(target_sql))
         return on_both_sides(lambda: self.sides[0].run(source_sql), lambda: self.sides[1].run(target_sql))
 
     @staticmethod

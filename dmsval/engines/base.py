@@ -143,6 +143,10 @@ class Engine(abc.ABC):
     def row_image(self, canonical_sqls: list[str]) -> str:
         """SQL expression: an unambiguous, never-NULL text of several canonical values (length-prefixed)."""
 
+    def shown(self, sql: str) -> str:
+        """SQL as a person would paste it into this database's client (for reports)."""
+        return sql
+
     def char_length(self, text_sql: str) -> str:
         """SQL expression: length of a text in characters (not bytes)."""
         return f"LENGTH({text_sql})"

@@ -128,6 +128,9 @@ class MySQLEngine(Engine):
             return f"MD5(LOWER(HEX(LEFT({x}, {kind.lob_bytes}))))"  # DMS writes binary as hex text
         raise AssertionError(kind)
 
+    def shown(self, sql: str) -> str:
+        return sql.replace("%%", "%")  # SQL run with a parameter tuple has its '%' doubled for pymysql
+
     def char_length(self, text_sql: str) -> str:
         return f"CHAR_LENGTH({text_sql})"  # MySQL's LENGTH counts bytes
 

@@ -8,14 +8,19 @@ from typing import Any
 _STYLE = ("<style>.dmsval-case table{border-collapse:collapse;margin:4px 0}"
           ".dmsval-case td,.dmsval-case th{border:1px solid #ccc;padding:2px 6px;font-size:12px;text-align:left}"
           ".dmsval-case pre{background:#f6f6f6;padding:4px;white-space:pre-wrap}"
-          ".dmsval-case .diff{background:#ffe0e0}</style>")
+          ".dmsval-case .diff,.dmsval-case td.diff{background:#ffd0d0;color:#600;font-weight:bold}"
+          ".dmsval-case td{color:#222}.dmsval-case summary{cursor:pointer;color:#036}"
+          ".dmsval-verdict{font-size:20px;font-weight:bold;padding:4px 10px;display:inline-block}"
+          ".dmsval-verdict.failed,.dmsval-verdict.error{background:#c0392b;color:#fff}"
+          ".dmsval-verdict.passed{background:#27ae60;color:#fff}.dmsval-verdict.skipped{background:#999;color:#fff}"
+          "</style>")
 
 
-def _table(header: list[str], rows: list[list[Any]], css: str = "") -> str:
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+def _table(header: list[str] | None, rows: list[list[Any]], css: str = "") -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header or [])
     body = "".join("<tr>" + "".join(f"<td>{escape('NULL' if v is None else str(v))}</td>" for v in row) + "</tr>"
                    for row in rows)
-    return f'<table class="{css}"><tr>{head}</tr>{body}</table>'
+    return f'<table class="{css}">' + (f"<tr>{head}</tr>" if head else "") + f"{body}</table>"
 
 
 def case_fragment(case: dict[str, Any]) -> str:
@@ -46,7 +51,7 @@ def case_fragment(case: dict[str, Any]) -> str:
                      [[c.get("column"), c.get("source_type"), c.get("expected_type"), c.get("target_type"),
                        c.get("verdict"), c.get("reason")] for c in details["columns"]]))
     for side, sql in (case.get("sql") or {}).items():
-        parts.append(f"<p>SQL on the {escape(side)}:</p><pre>{escape(sql)}</pre>")
+        parts.append(f"<details><summary>SQL on the {escape(side)}</summary><pre>{escape(sql)}</pre></details>")
     if case.get("error"):
         parts.append(f"<p>Error:</p><pre>{escape(case['error'])}</pre>")
     parts.append("</div>")
@@ -68,7 +73,13 @@ def run_header(run: dict[str, Any]) -> str:
     ]
     if run.get("gate"):
         rows.append(["CDC gate", run["gate"]["reason"]])
-    return _STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + _table(["", ""], rows) + "</div>"
+    verdict = ""
+    if run.get("verdict"):
+        c = run["counts"]
+        verdict = (f'<p><span class="dmsval-verdict {escape(run["verdict"])}">{escape(run["verdict"].upper())}</span> '
+                   f'{c["passed"]} passed, {c["failed"]} failed, {c["skipped"]} skipped, {c["error"]} errors</p>')
+    return (_STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + verdict + _table(None, rows)
+            + "</div>")
 
 
 def _row_diff_fragments(details: dict[str, Any]) -> list[str]:
@@ -82,8 +93,8 @@ def _row_diff_fragments(details: dict[str, Any]) -> list[str]:
     if changed:
         rows = "".join(
             "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in change["key"])
-            + f'<td class="diff">{escape(column)}</td><td>{escape(_show(values[0]))}</td>'
-            f"<td>{escape(_show(values[1]))}</td></tr>"
+            + f'<td>{escape(column)}</td><td class="diff">{escape(_show(values[0]))}</td>'
+            f'<td class="diff">{escape(_show(values[1]))}</td></tr>'
             for change in changed for column, values in change["columns"].items())
         head = "".join(f"<th>{escape(k)}</th>" for k in key) + "<th>column</th><th>source</th><th>target</th>"
         parts.append(f"<p>Changed rows (first {len(changed)}), differing columns highlighted:</p>"
