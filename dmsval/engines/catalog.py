@@ -21,6 +21,7 @@ class ColumnInfo:
     datetime_precision: int | None = None
     char_length: int | None = None
     char_octet_length: int | None = None  # bytes (MySQL): DMS sizes Redshift VARCHARs in bytes
+    charset: str | None = None  # MySQL character set of a text column
 
     @property
     def unsigned(self) -> bool:
