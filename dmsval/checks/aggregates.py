@@ -11,11 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..config import Settings
 from ..engines import Engine
 from ..engines.catalog import ColumnInfo, ValueKind, kind_of
 from ..mappings import TablePair
-from .base import Case, Check, CheckContext, Outcome, TableStats, on_both_sides
+from .base import Case, CheckContext, Outcome, TableCheck, on_both_sides
 from .row_diff import lob_max_kb
 
 
@@ -51,21 +50,12 @@ def _equal(kind: ValueKind, name: str, a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
-class Aggregates(Check):
+class Aggregates(TableCheck):
     name = "aggregates"
     description = "per column non-null count, min/max/sum of numbers and dates, total text length"
 
-    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
-        return [Case(self.name, p.source_name, p) for p in pairs]
-
-    def run(self, case: Case, ctx: CheckContext) -> Outcome:
-        pair = case.pair
-        assert pair is not None
-        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
-            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False})
-        source_info, target_info = on_both_sides(
-            lambda: ctx.source.table_info(pair.source_schema, pair.source_table),
-            lambda: ctx.target.table_info(pair.target_schema, pair.target_table))
+    def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
+        source_info, target_info = self.table_infos(pair, ctx)
         lob_kb = lob_max_kb(ctx.task_settings)
         plan: list[tuple[str, str, ValueKind]] = []  # (column, figure, kind)
         source_exprs: list[str] = ["COUNT(*)"]

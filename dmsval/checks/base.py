@@ -13,6 +13,7 @@ from ..mappings import TablePair
 if TYPE_CHECKING:
     from ..config import Settings
     from ..engines import Engine
+    from ..engines.catalog import TableInfo
 
 REGISTRY: dict[str, type["Check"]] = {}
 T = TypeVar("T")
@@ -88,7 +89,8 @@ class Check(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not getattr(cls, "__abstractmethods__", None):
+        # a class that names itself is a check; intermediate bases (TableCheck) do not
+        if "name" in cls.__dict__:
             if cls.name in REGISTRY:
                 raise TypeError(f"two checks named {cls.name!r}")
             REGISTRY[cls.name] = cls
@@ -100,6 +102,30 @@ class Check(abc.ABC):
     @abc.abstractmethod
     def run(self, case: Case, ctx: CheckContext) -> Outcome:
         """Run one case read-only against both sides; raise DmsvalError for what is not a data difference."""
+
+
+class TableCheck(Check):
+    """A check with one case per migrated table that needs the target table to exist."""
+
+    def plan(self, settings: "Settings", pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
+        return [Case(self.name, p.source_name, p) for p in pairs]
+
+    def run(self, case: Case, ctx: CheckContext) -> Outcome:
+        pair = case.pair
+        assert pair is not None, "table checks plan one case per table pair"
+        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
+            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False})
+        return self.run_table(case, pair, ctx)
+
+    @abc.abstractmethod
+    def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
+        """Run the case of one table pair whose target table exists."""
+
+    @staticmethod
+    def table_infos(pair: TablePair, ctx: CheckContext) -> tuple["TableInfo", "TableInfo"]:
+        """Catalog facts of the source and the target table, read concurrently."""
+        return on_both_sides(lambda: ctx.source.table_info(pair.source_schema, pair.source_table),
+                             lambda: ctx.target.table_info(pair.target_schema, pair.target_table))
 
 
 _pool: ThreadPoolExecutor | None = None

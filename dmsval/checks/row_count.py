@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from ..config import Settings
 from ..errors import EngineError
 from ..mappings import TablePair
-from .base import Case, Check, TableStats, CheckContext, Outcome, on_both_sides
+from .base import Case, CheckContext, Outcome, TableCheck, on_both_sides
 
 COUNT_SQL = "SELECT COUNT(*) FROM {table}"
 
 
-class RowCount(Check):
+class RowCount(TableCheck):
     name = "row_count"
     description = "row count per table, source vs target"
 
-    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
-        return [Case(self.name, p.source_name, p) for p in pairs]
-
-    def run(self, case: Case, ctx: CheckContext) -> Outcome:
-        pair = case.pair
-        assert pair is not None
+    def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
         source_sql = COUNT_SQL.format(table=ctx.source.table_ref(pair.source_schema, pair.source_table))
         source_filter = pair.source_filter_sql(ctx.source.quote, ctx.source.literal)
         if source_filter:  # the task migrates only these rows
             source_sql += f" WHERE {source_filter}"
         target_sql = COUNT_SQL.format(table=ctx.target.table_ref(pair.target_schema, pair.target_table))
         sql = {"source": ctx.source.shown(source_sql), "target": ctx.target.shown(target_sql)}
-        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
-            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False},
-                           sql)
         # () rather than None: SQL holding engine literals always runs with a parameter tuple
         source_result, target_result = on_both_sides(lambda: ctx.source.query(source_sql, ()),
                                                      lambda: ctx.target.query(target_sql, ()))

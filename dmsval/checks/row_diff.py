@@ -27,7 +27,7 @@ from ..engines import Engine
 from ..engines.catalog import ColumnInfo, TableInfo, ValueKind, kind_of
 from ..errors import EngineError
 from ..mappings import TablePair
-from .base import Case, Check, CheckContext, Outcome, TableStats, on_both_sides
+from .base import Case, CheckContext, Outcome, TableCheck, TableStats, on_both_sides
 
 SUBDIVIDE = 16  # a too-large differing range segment is split into this many
 RANGES_PER_QUERY = 200  # key ranges OR-ed into one fetch query
@@ -72,7 +72,7 @@ def lob_max_kb(task_settings: dict[str, Any]) -> int | None:
     return int(meta.get("LobMaxSize") or 32)
 
 
-class RowDiff(Check):
+class RowDiff(TableCheck):
     name = "row_diff"
     description = "every column of every row, missing / extra / changed keys, pushed down into the databases"
 
@@ -94,15 +94,8 @@ class RowDiff(Check):
                                   (("low", start), ("high", stop))))
         return cases
 
-    def run(self, case: Case, ctx: CheckContext) -> Outcome:
-        pair = case.pair
-        assert pair is not None
-        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
-            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False})
-        source_info, target_info = on_both_sides(
-            lambda: ctx.source.table_info(pair.source_schema, pair.source_table),
-            lambda: ctx.target.table_info(pair.target_schema, pair.target_table))
-        return TableDiff(case, ctx, pair, source_info, target_info).run()
+    def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
+        return TableDiff(case, ctx, pair, *self.table_infos(pair, ctx)).run()
 
 
 class TableDiff:

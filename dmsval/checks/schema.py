@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import Settings
 from ..dms_types import MySQLColumn, UnknownSourceType, redshift_type_for
 from ..engines.catalog import ColumnInfo
 from ..mappings import TablePair, matches
-from .base import Case, Check, CheckContext, Outcome, TableStats, on_both_sides
+from .base import Case, CheckContext, Outcome, TableCheck
 
 _INT_BYTES = {"smallint": 2, "integer": 4, "bigint": 8, "int2": 2, "int4": 4, "int8": 8}
 _INT_MAX = {2: 32767, 4: 2147483647, 8: 9223372036854775807}
@@ -99,20 +98,12 @@ def compare_types(expected: SqlType, actual: SqlType) -> tuple[str, str]:
     return "wrong", f"expected {expected} (what DMS creates), found {actual}"
 
 
-class Schema(Check):
+class Schema(TableCheck):
     name = "schema"
     description = "columns present on both sides after mapping, target types compatible with DMS's mapping"
 
-    def plan(self, settings: Settings, pairs: tuple[TablePair, ...], stats: dict[str, TableStats]) -> list[Case]:
-        return [Case(self.name, p.source_name, p) for p in pairs]
-
-    def run(self, case: Case, ctx: CheckContext) -> Outcome:
-        pair = case.pair
-        assert pair is not None
-        if not ctx.target.table_exists(pair.target_schema, pair.target_table):
-            return Outcome(False, f"target table {pair.target_name} does not exist", {"target_exists": False})
-        source, target = on_both_sides(lambda: ctx.source.table_info(pair.source_schema, pair.source_table),
-                                       lambda: ctx.target.table_info(pair.target_schema, pair.target_table))
+    def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
+        source, target = self.table_infos(pair, ctx)
         added = {ctx.target.fold_identifier(n).lower() for n in pair.added_columns}
         rows: list[dict[str, Any]] = []
         problems: list[str] = []
