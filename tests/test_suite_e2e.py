@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -273,6 +275,16 @@ def test_three_shards_make_exactly_the_full_run(migration, run_suite):
     assert union == essence(full)
     sizes = sorted(len(essence(s)) for s in shards)
     assert sizes[-1] - sizes[0] <= len(union) // 2  # balanced by cost, not piled onto one shard
+
+    # ... and the merge of the three shards gives the same per-case results as the unsharded run
+    merged_dir = full.reports.parent / "merged"
+    done = subprocess.run([sys.executable, "-m", "dmsval.merge", *(str(s.reports / "results.json") for s in shards),
+                           "--reports-dir", str(merged_dir)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr  # the planted defects fail
+    merged = json.loads((merged_dir / "results.json").read_text())
+    assert {c["case_id"]: (c["status"], str(c["figures"]), str(c["details"])) for c in merged["cases"]} \
+        == essence(full)
+    assert merged["run"]["counts"] == full.results["run"]["counts"]
 
 
 def test_a_table_dms_reports_as_errored_fails_with_dms_reason(migration, run_suite, tmp_path, monkeypatch):

@@ -68,7 +68,8 @@ def run_header(run: dict[str, Any]) -> str:
         ["Trigger", f"{run['trigger']['kind']} {run['trigger'].get('event_type') or ''}".strip()],
         ["Source", f"{run['source']['engine_name']} {run['source']['identifier']}"],
         ["Target", f"{run['target']['engine_name']} {run['target']['identifier']}"],
-        ["Run", f"{run['run_id']} started {run['started_at']}"],
+        ["Run", f"{run['run_id']} started {run['started_at']}"
+                + (f", finished {run['finished_at']} ({run.get('duration_s')} s)" if run.get("finished_at") else "")],
         ["Tables", run["tables"]],
     ]
     if run.get("gate"):
