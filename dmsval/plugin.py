@@ -30,7 +30,6 @@ from .sharding import assign, parse_shard
 SUITE_DIR = "tests_validation"
 RESULTS_FILE = "results.json"
 _STATE = pytest.StashKey["RunState"]()
-_CONFIG_FOR_TITLE: dict[str, "RunState"] = {}  # pytest_html_report_title gets no config to find the state
 _CASE_RESULT = pytest.StashKey[CaseResult]()
 
 
@@ -104,7 +103,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(reports / "junit.xml")
     state = RunState(settings, plan, controller=not hasattr(config, "workerinput"))
     config.stash[_STATE] = state
-    _CONFIG_FOR_TITLE["state"] = state
     if state.controller:
         config.pluginmanager.register(ResultCollector(state), "dmsval-results")
 
@@ -216,6 +214,9 @@ class ResultCollector:
     def __init__(self, state: RunState) -> None:
         self.state = state
 
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"DMS validation: {self.state.plan.task.identifier} ({self.state.plan.run_id})"
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = _case_from_report(report)
         if result is not None and (report.nodeid not in self.state.cases or result.status == "error"):
@@ -280,11 +281,6 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
             run = json.loads(state.results_path.read_text(encoding="utf-8"))["run"]
         prefix.append(html_render.run_header(run))
 
-
-def pytest_html_report_title(report: Any) -> None:
-    state = _CONFIG_FOR_TITLE.get("state")
-    if state is not None:
-        report.title = f"DMS validation: {state.plan.task.identifier} ({state.plan.run_id})"
 
 
 def pytest_html_results_table_header(cells: list[str]) -> None:
