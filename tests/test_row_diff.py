@@ -798,15 +798,15 @@ def test_mysql_engine_refuses_a_write_after_switching_to_read_write(stack: Stack
         _mysql_exec(stack.db, "DROP TABLE rw_probe")
 
 
-# ------------------------------------------------------------------------- known gap, documented (strict xfail)
+# ------------------------------------------------------------------------- extreme doubles
 
-@pytest.mark.xfail(strict=True, raises=EngineError,
-                   reason="float_canonical divides by POWER(10, exponent - digits + 1), which underflows for "
-                          "subnormal DOUBLEs below ~1e-317: PostgreSQL raises 'value out of range: underflow' "
-                          "(MySQL returns NULL); the case errors instead of comparing")
-def test_subnormal_double(stack: Stack) -> None:
+def test_subnormal_and_largest_doubles(stack: Stack) -> None:
     _mysql_exec(stack.db, "DROP TABLE IF EXISTS tiny", "CREATE TABLE tiny (id INT PRIMARY KEY, d DOUBLE)",
-                "INSERT INTO tiny VALUES (1, 4.9e-324), (2, 1e-310)")
+                "INSERT INTO tiny VALUES (1, 4.9e-324), (2, 1e-310), (3, 1.7976931348623157e308), "
+                "(4, -2.2250738585072014e-308), (5, 123.456)")
     stack.copy("tiny", "tiny")
     stack.reopen()
     assert stack.diff(stack.pair("tiny", "tiny")).passed
+    _pg_exec(stack.pg, "UPDATE tiny.tiny SET d = 2e-310 WHERE id = 2", "UPDATE tiny.tiny SET d = -1e308 WHERE id = 3")
+    outcome = stack.diff(stack.pair("tiny", "tiny"))
+    assert [(c["key"], list(c["columns"])) for c in outcome.details["changed"]] == [(["2"], ["d"]), (["3"], ["d"])]

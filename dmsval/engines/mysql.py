@@ -191,8 +191,14 @@ def _concat(*parts: str) -> str:
 
 def float_canonical(x: str, digits: int, *, log10: str, power: str, to_text: Any, concat: Any) -> str:
     """``digits`` significant digits as '<mantissa>e<exponent>' (same IEEE arithmetic on both engines;
-    FLOOR(v + 0.5) rather than ROUND because engines round halves differently)."""
+    FLOOR(v + 0.5) rather than ROUND because engines round halves differently).
+
+    The scaling by 10^(digits - 1 - exponent) is done in two halves: one power would overflow for subnormal
+    DOUBLEs (about 1e-320 needs 10^325) and underflow for the largest ones, which PostgreSQL reports as errors.
+    """
     exponent = f"FLOOR({log10}(ABS({x})))"
-    mantissa = f"FLOOR({x} / {power}(10, {exponent} - {digits - 1}) + 0.5)"
+    scale = f"({digits - 1} - {exponent})"
+    half = f"FLOOR({scale} / 2)"
+    mantissa = f"FLOOR({x} * {power}(10, {half}) * {power}(10, {scale} - {half}) + 0.5)"
     return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} = 0 THEN '0' ELSE "
             f"{concat(to_text(mantissa), chr(39) + 'e' + chr(39), to_text(exponent))} END")
