@@ -35,6 +35,8 @@ class Masker:
             out["changed"] = [{"key": [self.value(v) for v in c["key"]],
                                "columns": {col: [self.value(a), self.value(b)] for col, (a, b) in c["columns"].items()}}
                               for c in out["changed"]]
+        if "duplicated_keys" in out:
+            out["duplicated_keys"] = [{**d, "key": [self.value(v) for v in d["key"]]} for d in out["duplicated_keys"]]
         if "row_images" in out:
             out["row_images"] = [{**img, "row": {k: self.value(v) for k, v in (img["row"] or {}).items()}}
                                  for img in out["row_images"]]

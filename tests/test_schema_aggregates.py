@@ -101,3 +101,20 @@ def test_aggregates_detect_a_changed_value(context, target_db):
 ])
 def test_type_compatibility_rules(expected, actual, verdict):
     assert compare_types(parse_expected(expected), parse_expected(actual))[0] == verdict
+
+
+def test_row_diff_reports_a_key_loaded_twice(context, target_db, sakila):
+    from dmsval.checks.row_diff import RowDiff
+
+    # Redshift does not enforce primary keys: a row DMS loaded twice must not pass as "identical"
+    alter(target_db, "ALTER TABLE sakila.category DROP CONSTRAINT IF EXISTS category_pkey",
+          "INSERT INTO sakila.category SELECT * FROM sakila.category WHERE category_id = 5")
+    try:
+        outcome = run(RowDiff(), context, "category")
+    finally:
+        demo.dms_full_load(sakila, pg_dsn(target_db))
+    assert not outcome.passed
+    assert outcome.details["duplicated_keys"] == [{"key": ["5"], "source_rows": 1, "target_rows": 2}]
+    assert outcome.figures["source_rows"] == 16 and outcome.figures["target_rows"] == 17
+    assert "1 keys duplicated" in outcome.message
+

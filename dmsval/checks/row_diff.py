@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from ..config import Settings
 from ..engines import Engine
@@ -133,6 +133,8 @@ class TableDiff:
         self.sides = (self._side(ctx.source, pair.source_schema, pair.source_table, True),
                       self._side(ctx.target, pair.target_schema, pair.target_table, False))
         self.fetched_rows = 0
+        self.segments = 0
+        self.differing_segments = 0
         self.sql: dict[str, str] = {}
 
     # -- SQL ----------------------------------------------------------------------------------------------
@@ -259,13 +261,19 @@ class TableDiff:
             keyed.compare(*self._fetch_hashes([f"{bucket} IN ({in_list})" for bucket in buckets]))
         return (sum(n for n, _ in source_segments.values()), sum(n for n, _ in target_segments.values()), keyed)
 
-    def _fetch_hashes(self, conditions: list[str]) -> tuple[dict[tuple[str, ...], tuple[str, tuple[Any, ...]]], ...]:
-        """(canonical key) -> (row hash, raw key) for the rows matching each side's condition."""
-        def fetch(side: Side, condition: str) -> dict[tuple[str, ...], tuple[str, tuple[Any, ...]]]:
+    def _fetch_hashes(self, conditions: list[str]) -> tuple[dict[tuple[str, ...], "Fetched"], ...]:
+        """(canonical key) -> (row hash, raw key, rows with that key) for the rows matching each side's condition."""
+        def fetch(side: Side, condition: str) -> dict[tuple[str, ...], Fetched]:
             n = len(side.key_canonical)
             sql = (f"SELECT {', '.join(side.key_canonical)}, {side.row_hash}, {', '.join(side.key_raw)} "
                    f"FROM {side.table}{side.where(condition)}")
-            return {tuple(row[:n]): (row[n], tuple(row[n + 1:])) for row in side.stream(sql)}
+            rows: dict[tuple[str, ...], Fetched] = {}
+            for row in side.stream(sql):
+                key = tuple(row[:n])
+                seen = rows.get(key)
+                # Redshift does not enforce primary keys: a key loaded twice must be counted, not overwritten
+                rows[key] = Fetched(row[n], tuple(row[n + 1:]), 1) if seen is None else seen._replace(count=seen.count + 1)
+            return rows
 
         source, target = on_both_sides(lambda: fetch(self.sides[0], conditions[0]),
                                        lambda: fetch(self.sides[1], conditions[1]))
@@ -307,24 +315,34 @@ class TableDiff:
                 changes.append({"key": list(key), "columns": differing})
         key_names = [c.source.name for c in self.key]
         figures = {"source_rows": source_rows, "target_rows": target_rows, "missing": len(keyed.missing),
-                   "extra": len(keyed.extra), "changed": len(keyed.changed), "segments": self.segments,
+                   "extra": len(keyed.extra), "changed": len(keyed.changed),
+                   "duplicated_keys": len(keyed.duplicated), "segments": self.segments,
                    "differing_segments": self.differing_segments, "rows_fetched": self.fetched_rows,
                    "columns_compared": len(self.columns)}
         if self.missing_columns:
             figures["columns_missing_on_target"] = len(self.missing_columns)
         details = {"key": key_names, "missing_keys": [list(k) for k in keyed.missing[:sample]],
+                   "duplicated_keys": [{"key": list(k), "source_rows": s, "target_rows": t}
+                                       for k, s, t in keyed.duplicated[:sample]],
                    "extra_keys": [list(k) for k in keyed.extra[:sample]], "changed": changes,
                    "changed_columns": dict(column_counts), "missing_columns": self.missing_columns,
                    "extra_columns": self.extra_columns, "removed_by_mapping": self.removed_columns,
                    "added_by_mapping": self.added_columns}
-        differences = len(keyed.missing) + len(keyed.extra) + len(keyed.changed)
+        differences = len(keyed.missing) + len(keyed.extra) + len(keyed.changed) + len(keyed.duplicated)
         note = f" ({len(self.missing_columns)} source columns missing on the target: " \
                f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
+        if differences == 0 and (source_rows != target_rows or self.differing_segments):
+            # never a silent pass: checksums that differ must be explained by rows (e.g. NULL keys on the target)
+            return Outcome(False, f"checksums differ in {self.differing_segments} segments ({source_rows} source rows, "
+                                  f"{target_rows} target rows) but no differing key was isolated{note}", figures,
+                           self.sql, details)
         if differences == 0:
             return Outcome(True, f"{source_rows} rows identical in {len(self.columns)} columns{note}", figures,
                            self.sql, details)
         changed_cols = ", ".join(f"{c} ({n})" for c, n in column_counts.most_common(5))
+        duplicated = f", {len(keyed.duplicated)} keys duplicated" if keyed.duplicated else ""
         message = (f"{len(keyed.missing)} missing, {len(keyed.extra)} extra, {len(keyed.changed)} changed rows"
+                   + duplicated
                    + (f"; changed columns: {changed_cols}" if changed_cols else "") + note)
         return Outcome(False, message, figures, self.sql, details)
 
@@ -382,28 +400,39 @@ class TableDiff:
         return images
 
 
+class Fetched(NamedTuple):
+    row_hash: str
+    raw_key: tuple[Any, ...]
+    count: int  # rows with this key on this side: more than 1 is a duplicated key
+
+
 class KeyedDiff:
-    """Missing / extra / changed keys accumulated over fetched segments (canonical keys)."""
+    """Missing / extra / changed / duplicated keys accumulated over fetched segments (canonical keys)."""
 
     def __init__(self) -> None:
         self.missing: list[tuple[str, ...]] = []
         self.extra: list[tuple[str, ...]] = []
         self.changed: list[tuple[str, ...]] = []
+        self.duplicated: list[tuple[tuple[str, ...], int, int]] = []  # (key, source rows, target rows)
         self.source_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
         self.target_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
-    def compare(self, source: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]],
-                target: dict[tuple[str, ...], tuple[str, tuple[Any, ...]]]) -> None:
-        for key, (row_hash, raw) in source.items():
+    def compare(self, source: dict[tuple[str, ...], Fetched], target: dict[tuple[str, ...], Fetched]) -> None:
+        for key, mine in source.items():
             other = target.get(key)
             if other is None:
                 self.missing.append(key)
-            elif other[0] != row_hash:
+                continue
+            if mine.count != other.count:
+                self.duplicated.append((key, mine.count, other.count))
+            if other.row_hash != mine.row_hash:
                 self.changed.append(key)
-                self.source_raw[key], self.target_raw[key] = raw, other[1]
+                self.source_raw[key], self.target_raw[key] = mine.raw_key, other.raw_key
         self.extra.extend(k for k in target if k not in source)
+        self.duplicated.extend((k, 0, f.count) for k, f in target.items() if k not in source and f.count > 1)
         for bucket in (self.missing, self.extra, self.changed):
             bucket.sort(key=_natural)
+        self.duplicated.sort(key=lambda d: _natural(d[0]))
 
 
 def _natural(key: tuple[str, ...]) -> tuple[Any, ...]:
