@@ -40,6 +40,11 @@ class Masker:
         if "row_images" in out:
             out["row_images"] = [{**img, "row": {k: self.value(v) for k, v in (img["row"] or {}).items()}}
                                  for img in out["row_images"]]
+        if out.get("columns") and isinstance(out["columns"][0], dict):  # schema: a column's current maximum
+            out["columns"] = [{**c, "source_max": self.value(c["source_max"]),
+                               "reason": "(hidden by --mask-values)" if c.get("verdict") in ("risk", "narrower")
+                               and "source_max" in c else c.get("reason")} if "source_max" in c else c
+                              for c in out["columns"]]
         if "differences" in out:
             out["differences"] = [{**d, "source": self.value(d["source"]), "target": self.value(d["target"])}
                                   if d.get("figure") in _VALUE_FIGURES else d for d in out["differences"]]

@@ -148,7 +148,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _case_of(item: pytest.Item) -> Case | None:
     callspec = getattr(item, "callspec", None)
-    return callspec.params.get("validation_case") if callspec is not None else None
+    case = callspec.params.get("validation_case") if callspec is not None else None
+    return case if isinstance(case, Case) else None
 
 
 @pytest.fixture
@@ -196,7 +197,8 @@ def _case_from_report(report: pytest.TestReport) -> CaseResult | None:
     raw = getattr(report, "dmsval_case", None)
     if raw:
         return CaseResult.from_dict(json.loads(raw))
-    if report.when == "call" or (report.when == "setup" and not report.passed):
+    if report.when == "call" or (report.when in ("setup", "teardown") and report.failed) \
+            or (report.when == "setup" and report.skipped):
         # the case never reached the validator (e.g. a fixture error): record it from the pytest report
         case_id = report.nodeid.split("[", 1)[-1][:-1] if "[" in report.nodeid else report.nodeid
         check = case_id.split("[", 1)[0]

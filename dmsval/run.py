@@ -166,6 +166,9 @@ def plan_run(settings: Settings, now: datetime | None = None,
     source = open_side(settings, aws, task, "source")
     try:
         pairs = tuple(mappings.select(source.list_tables()))
+        if not pairs:  # a green run that compared nothing would hide a wrong task or database
+            raise ResolutionError(f"the TableMappings of task {task.identifier} select no table of the source "
+                                  f"{task.source.identifier} (database {task.source.database_name or 'any'})")
         stats = {p.source_name: table_stats(source, p, settings) for p in pairs}
     finally:
         source.close()
@@ -194,7 +197,7 @@ def table_stats(source: Engine, pair: TablePair, settings: Settings) -> TableSta
         if column is not None and column.data_type in ("tinyint", "smallint", "mediumint", "int", "bigint"):
             quoted = source.quote(info.key[0])
             row = source.query(f"SELECT MIN({quoted}), MAX({quoted}) FROM "
-                               f"{source.table_ref(pair.source_schema, pair.source_table)}").rows[0]
+                               f"{source.table_ref(pair.source_schema, pair.source_table)}", ()).rows[0]
             if row[0] is not None:
                 key_range = (int(row[0]), int(row[1]))
     return TableStats(info.row_estimate, info.key, key_range)
@@ -248,8 +251,10 @@ class Validator:
         dms = self.plan.dms_tables.get(case.pair.source_name) if case.pair else None
         if dms is not None:  # DMS's own view of the table, beside our verdict
             details = {**details, "dms": dms}
+        sql = outcome.sql
         if self.masker:
             details = self.masker.details(details)
+            sql = {side: "(hidden by --mask-values: it may hold key values)" for side in sql}
         return CaseResult(status="passed" if outcome.passed else "failed", message=outcome.message,
-                          figures=outcome.figures, sql=outcome.sql, details=details,
+                          figures=outcome.figures, sql=sql, details=details,
                           duration_s=time.perf_counter() - started, **common)

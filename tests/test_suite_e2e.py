@@ -342,3 +342,15 @@ def test_sns_message_links_the_report_with_a_presigned_url(migration, run_suite,
     import urllib.request
     with urllib.request.urlopen(link, timeout=10) as response:  # the link really serves the report
         assert b"row_count[sakila.rental]" in response.read()
+
+
+def test_a_task_that_selects_no_table_is_a_usage_error(aws, run_suite, redshift_shim, databases):
+    ensure_mysql_reader("127.0.0.1", 3306, READER, PASSWORD)
+    made = provision(aws, name="task-empty", source=DbEndpoint("127.0.0.1", 3306, READER, PASSWORD, "sakila"),
+                     target=DbEndpoint("127.0.0.1", redshift_shim.port, "postgres", PASSWORD, "postgres"),
+                     table_mappings={"rules": [{"rule-type": "selection", "rule-id": "1", "rule-name": "1",
+                                                "rule-action": "include",
+                                                "object-locator": {"schema-name": "sakila", "table-name": "nosuch%"}}]})
+    run = run_suite(event=stopped_event(made.task_arn))
+    assert run.returncode == 4
+    assert "the TableMappings of task task-empty select no table of the source" in run.stderr

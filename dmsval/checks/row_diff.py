@@ -309,7 +309,7 @@ class TableDiff:
             for key in changed_sample:
                 s_row, t_row = src_values.get(key), tgt_values.get(key)
                 if s_row is None or t_row is None:
-                    raise EngineError(f"row {key} of {self.pair.source_name} changed while being compared")
+                    raise EngineError(f"a changed row of {self.pair.source_name} changed again while being compared")
                 differing = {c.source.name: [sv, tv] for c, sv, tv in zip(self.columns, s_row, t_row) if sv != tv}
                 column_counts.update(differing.keys())
                 changes.append({"key": list(key), "columns": differing})

@@ -164,11 +164,14 @@ class Schema(TableCheck):
             source_max = _SOURCE_MAX.get(column.data_type, 0)
             if source_max > _INT_MAX[actual.size]:
                 largest = ctx.source.query(f"SELECT MAX({ctx.source.quote(column.name)}) FROM "
-                                           f"{ctx.source.table_ref(pair.source_schema, pair.source_table)}").rows[0][0]
+                                           f"{ctx.source.table_ref(pair.source_schema, pair.source_table)}",
+                                           ()).rows[0][0]
                 row["source_max"] = None if largest is None else int(largest)
                 if largest is not None and int(largest) > _INT_MAX[actual.size]:
                     row.update(verdict="narrower", reason=f"source value {largest} does not fit {actual.text}")
-                    problems.append(f"{column.name}: source value {largest} does not fit {actual.text}")
+                    # the value stays in the details (masked by --mask-values), not in the message
+                    problems.append(f"{column.name}: source values above {_INT_MAX[actual.size]} do not fit "
+                                    f"{actual.text}")
                 else:
                     row.update(verdict="risk", reason=f"{column.column_type} values above {_INT_MAX[actual.size]} "
                                                       f"would not fit {actual.text} (current max {largest})")

@@ -8,7 +8,8 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
-from .base import Engine, QueryResult
+from ..errors import EngineError
+from .base import Engine, QueryResult, _first_line
 from .catalog import ColumnInfo, TableInfo, ValueKind
 
 _SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
@@ -51,7 +52,8 @@ class MySQLEngine(Engine):
                 cur.execute("ROLLBACK")
 
     def quote(self, identifier: str) -> str:
-        return "`" + identifier.replace("`", "``") + "`"
+        # '%' doubled: SQL built from identifiers always runs with a parameter tuple, which pymysql %-formats
+        return "`" + identifier.replace("`", "``").replace("%", "%%") + "`"
 
     def _list_tables_sql(self) -> str:
         excluded = ", ".join(f"'{s}'" for s in _SYSTEM_SCHEMAS)
@@ -152,24 +154,29 @@ class MySQLEngine(Engine):
         return f"(({numerator_sql}) DIV {int(denominator)})"
 
     def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Any:
-        # an unbuffered cursor streams rows instead of loading the whole result
+        # an unbuffered cursor streams rows instead of loading the whole result; the lock and the read-only
+        # transaction are released however the consumer stops (finally), so the engine stays usable
         with self._lock:
             self.connect()
+            finished = False
             try:
-                with self._conn.cursor(pymysql.cursors.SSCursor) as cur:
-                    cur.execute("START TRANSACTION READ ONLY")
-                    cur.execute(sql, params)
-                    while True:
-                        rows = cur.fetchmany(batch)
-                        if not rows:
-                            break
-                        yield from rows
-                    cur.execute("ROLLBACK")
+                cur = self._conn.cursor(pymysql.cursors.SSCursor)
+                cur.execute("START TRANSACTION READ ONLY")
+                cur.execute(sql, params)
+                while True:
+                    rows = cur.fetchmany(batch)
+                    if not rows:
+                        break
+                    yield from rows
+                cur.execute("ROLLBACK")
+                cur.close()
+                finished = True
             except self.driver_errors as e:
-                self.close()
-                from ..errors import EngineError
-                raise EngineError(f"query failed on {self.describe()}: {e}\nSQL: {sql.strip()}") from e
-
+                raise EngineError(f"query failed on {self.describe()}: {_first_line(e)}\nSQL: {sql.strip()}") from e
+            finally:
+                if not finished:
+                    # stopped early or failed: an unread unbuffered result blocks the session, drop it instead
+                    self.close()
 
 def _utf8mb4(text_sql: str, column: ColumnInfo) -> str:
     """A column's own text in utf8mb4. Other canonical forms (CAST .. AS CHAR, DATE_FORMAT, MD5) are already in
