@@ -92,6 +92,7 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
         raise MergeError(f"{len(duplicates)} duplicate case id(s): {listed}{more}")
 
     runs = [document["run"] for _, document in inputs]
+    _check_shards(inputs, set(seen))
     started = min((r["started_at"] for r in runs if r.get("started_at")), default=first_run.get("started_at"))
     finished = max((r["finished_at"] for r in runs if r.get("finished_at")), default=None)
     checks = sorted({c for r in runs for c in r.get("checks") or []})
@@ -109,6 +110,27 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
     merged = RunResults.from_dict({"schema": SCHEMA, "run": run, "cases": cases})
     ordered = RunResults(run=merged.run, cases=tuple(sorted(merged.cases, key=lambda c: c.case_id)))
     return ordered.to_dict()  # counts and verdict recomputed from the cases
+
+
+def _check_shards(inputs: Sequence[tuple[str, dict[str, Any]]], merged_ids: set[str]) -> None:
+    """Shards must have planned the same run and, together, have run every planned case.
+
+    Each shard plans on its own; were a catalog estimate to change between shard starts, a case could be
+    planned differently and so run in no shard. That must be an error, never a quietly smaller green run.
+    """
+    planned = [(path, document["run"].get("planned_cases")) for path, document in inputs]
+    if not all(cases is not None for _, cases in planned):
+        return  # not (all) shards: nothing to reconcile
+    first_path, first = planned[0]
+    for path, cases in planned[1:]:
+        if set(cases) != set(first):
+            raise MergeError(f"{path} and {first_path} planned different cases (shards must plan the same run): "
+                             f"{', '.join(sorted(set(cases) ^ set(first))[:MAX_LISTED])}")
+    shards = {document["run"].get("shard") for _, document in inputs}
+    missing = sorted(set(first) - merged_ids)
+    if missing:
+        raise MergeError(f"{len(missing)} planned case(s) ran in no given shard (shards given: "
+                         f"{', '.join(sorted(s for s in shards if s))}): {', '.join(missing[:MAX_LISTED])}")
 
 
 def _span_s(started: str | None, finished: str | None) -> float | None:

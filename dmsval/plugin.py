@@ -239,6 +239,8 @@ class ResultCollector:
                    duration_s=round((finished - started).total_seconds(), 3),
                    reports={"html": session.config.option.htmlpath, "junit": session.config.option.xmlpath},
                    shard=state.settings.shard or None)
+        if state.settings.shard:  # every case of the whole run, so a merge can prove the shards covered it
+            run["planned_cases"] = sorted(c.case_id for c in state.plan.cases(state.settings))
         results = RunResults(run=run, cases=tuple(sorted(state.cases.values(), key=lambda c: c.case_id)))
         state.results_path = results.write(state.settings.reports_path / RESULTS_FILE)
 

@@ -286,6 +286,13 @@ def test_three_shards_make_exactly_the_full_run(migration, run_suite):
         == essence(full)
     assert merged["run"]["counts"] == full.results["run"]["counts"]
 
+    # two shards of three are not the run: the merge names what ran in no shard
+    partial = subprocess.run([sys.executable, "-m", "dmsval.merge", *(str(s.reports / "results.json")
+                                                                      for s in shards[:2]),
+                              "--reports-dir", str(full.reports.parent / "partial")],
+                             capture_output=True, text=True, timeout=120)
+    assert partial.returncode == 4 and "planned case(s) ran in no given shard" in partial.stderr
+
 
 def test_a_table_dms_reports_as_errored_fails_with_dms_reason(migration, run_suite, tmp_path, monkeypatch):
     m = migration("clean")
