@@ -118,3 +118,18 @@ def test_row_diff_reports_a_key_loaded_twice(context, target_db, sakila):
     assert outcome.figures["source_rows"] == 16 and outcome.figures["target_rows"] == 17
     assert "1 keys duplicated" in outcome.message
 
+
+
+@pytest.mark.parametrize("table, rows", [("rental", 16044), ("film_actor", 5462)])  # range mode, hash mode
+def test_an_emptied_target_is_counted_not_fetched(context, target_db, sakila, table, rows):
+    from dmsval.checks.row_diff import RowDiff
+
+    alter(target_db, f"DELETE FROM sakila.{table}")
+    try:
+        outcome = run(RowDiff(), context, table)
+    finally:
+        demo.dms_full_load(sakila, pg_dsn(target_db))
+    assert not outcome.passed
+    assert outcome.figures["missing"] == rows and outcome.figures["target_rows"] == 0
+    assert len(outcome.details["missing_keys"]) == 50  # a sample: --diff-sample
+    assert outcome.figures["rows_fetched"] <= 50  # memory and transfer do not grow with the table

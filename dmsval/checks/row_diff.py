@@ -207,6 +207,7 @@ class TableDiff:
         target_rows = sum(n for n, _ in target_segments.values())
         pending = [(low, high, width, source_segments, target_segments)]
         to_fetch: list[tuple[int, int]] = []
+        one_sided: dict[str, list[tuple[int, int]]] = {"missing": [], "extra": []}
         self.segments = len(set(source_segments) | set(target_segments))
         self.differing_segments = 0
         while pending:
@@ -216,7 +217,13 @@ class TableDiff:
                     continue
                 self.differing_segments += 1
                 a, z = start + b * w, min(start + (b + 1) * w - 1, stop)
-                if max(src.get(b, (0, 0))[0], tgt.get(b, (0, 0))[0]) <= self.settings.fetch_rows or a == z:
+                source_n, target_n = src.get(b, (0, 0))[0], tgt.get(b, (0, 0))[0]
+                if not source_n or not target_n:
+                    # rows on one side only (e.g. an empty target): counted from the checksums, keys sampled
+                    kind = "extra" if not source_n else "missing"
+                    one_sided[kind].append((a, z))
+                    keyed.add_counts(kind, source_n or target_n)
+                elif max(source_n, target_n) <= self.settings.fetch_rows or a == z:
                     to_fetch.append((a, z))
                 else:
                     sub_width = max(1, math.ceil((z - a + 1) / SUBDIVIDE))
@@ -225,7 +232,19 @@ class TableDiff:
         for i in range(0, len(to_fetch), RANGES_PER_QUERY):
             chunk = to_fetch[i:i + RANGES_PER_QUERY]
             keyed.compare(*self._fetch_hashes([self._ranges_condition(side, chunk) for side in self.sides]))
+        for kind, side in (("missing", self.sides[0]), ("extra", self.sides[1])):
+            if one_sided[kind]:
+                ranges = one_sided[kind][:RANGES_PER_QUERY]
+                keyed.add_sample(kind, self._sample_keys(side, self._ranges_condition(side, ranges)))
         return source_rows, target_rows, keyed
+
+    def _sample_keys(self, side: Side, condition: str) -> list[tuple[str, ...]]:
+        """Up to --diff-sample canonical keys of the rows matching ``condition`` (never the whole set)."""
+        sql = (f"SELECT {', '.join(side.key_canonical)} FROM {side.table}{side.where(condition)} "
+               f"LIMIT {int(self.settings.diff_sample)}")
+        rows = side.run(sql)
+        self.fetched_rows += len(rows)
+        return [tuple(row) for row in rows]
 
     def _range_segments(self, low: int, high: int, width: int) -> tuple[dict[int, tuple[int, int]], ...]:
         sqls = []
@@ -256,9 +275,19 @@ class TableDiff:
         self.segments = len(set(source_segments) | set(target_segments))
         self.differing_segments = len(differing)
         keyed = KeyedDiff()
-        if differing:
-            in_list = ", ".join(str(b) for b in differing)
+        both = [b for b in differing if b in source_segments and b in target_segments]
+        if both:
+            in_list = ", ".join(str(b) for b in both)
             keyed.compare(*self._fetch_hashes([f"{bucket} IN ({in_list})" for bucket in buckets]))
+        for kind, side, bucket, segments, other in (("missing", self.sides[0], buckets[0], source_segments,
+                                                     target_segments),
+                                                    ("extra", self.sides[1], buckets[1], target_segments,
+                                                     source_segments)):
+            alone = [b for b in differing if b in segments and b not in other]  # rows on this side only
+            if alone:
+                keyed.add_counts(kind, sum(segments[b][0] for b in alone))
+                in_list = ", ".join(str(b) for b in alone)
+                keyed.add_sample(kind, self._sample_keys(side, f"{bucket} IN ({in_list})"))
         return (sum(n for n, _ in source_segments.values()), sum(n for n, _ in target_segments.values()), keyed)
 
     def _fetch_hashes(self, conditions: list[str]) -> tuple[dict[tuple[str, ...], "Fetched"], ...]:
@@ -314,8 +343,8 @@ class TableDiff:
                 column_counts.update(differing.keys())
                 changes.append({"key": list(key), "columns": differing})
         key_names = [c.source.name for c in self.key]
-        figures = {"source_rows": source_rows, "target_rows": target_rows, "missing": len(keyed.missing),
-                   "extra": len(keyed.extra), "changed": len(keyed.changed),
+        figures = {"source_rows": source_rows, "target_rows": target_rows, "missing": keyed.missing_count,
+                   "extra": keyed.extra_count, "changed": len(keyed.changed),
                    "duplicated_keys": len(keyed.duplicated), "segments": self.segments,
                    "differing_segments": self.differing_segments, "rows_fetched": self.fetched_rows,
                    "columns_compared": len(self.columns)}
@@ -328,7 +357,7 @@ class TableDiff:
                    "changed_columns": dict(column_counts), "missing_columns": self.missing_columns,
                    "extra_columns": self.extra_columns, "removed_by_mapping": self.removed_columns,
                    "added_by_mapping": self.added_columns}
-        differences = len(keyed.missing) + len(keyed.extra) + len(keyed.changed) + len(keyed.duplicated)
+        differences = keyed.missing_count + keyed.extra_count + len(keyed.changed) + len(keyed.duplicated)
         note = f" ({len(self.missing_columns)} source columns missing on the target: " \
                f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
         if differences == 0 and (source_rows != target_rows or self.differing_segments):
@@ -341,7 +370,7 @@ class TableDiff:
                            self.sql, details)
         changed_cols = ", ".join(f"{c} ({n})" for c, n in column_counts.most_common(5))
         duplicated = f", {len(keyed.duplicated)} keys duplicated" if keyed.duplicated else ""
-        message = (f"{len(keyed.missing)} missing, {len(keyed.extra)} extra, {len(keyed.changed)} changed rows"
+        message = (f"{keyed.missing_count} missing, {keyed.extra_count} extra, {len(keyed.changed)} changed rows"
                    + duplicated
                    + (f"; changed columns: {changed_cols}" if changed_cols else "") + note)
         return Outcome(False, message, figures, self.sql, details)
@@ -414,6 +443,9 @@ class KeyedDiff:
         self.extra: list[tuple[str, ...]] = []
         self.changed: list[tuple[str, ...]] = []
         self.duplicated: list[tuple[tuple[str, ...], int, int]] = []  # (key, source rows, target rows)
+        # complete counts; the lists above can be samples where a segment exists on one side only
+        self.missing_count = 0
+        self.extra_count = 0
         self.source_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
         self.target_raw: dict[tuple[str, ...], tuple[Any, ...]] = {}
 
@@ -428,11 +460,26 @@ class KeyedDiff:
             if other.row_hash != mine.row_hash:
                 self.changed.append(key)
                 self.source_raw[key], self.target_raw[key] = mine.raw_key, other.raw_key
-        self.extra.extend(k for k in target if k not in source)
+        extra = [k for k in target if k not in source]
+        self.extra.extend(extra)
+        self.missing_count += sum(1 for k in source if k not in target)
+        self.extra_count += len(extra)
         self.duplicated.extend((k, 0, f.count) for k, f in target.items() if k not in source and f.count > 1)
         for bucket in (self.missing, self.extra, self.changed):
             bucket.sort(key=_natural)
         self.duplicated.sort(key=lambda d: _natural(d[0]))
+
+    def add_counts(self, kind: str, rows: int) -> None:
+        """Rows known to be missing / extra from one-sided segment checksums."""
+        if kind == "missing":
+            self.missing_count += rows
+        else:
+            self.extra_count += rows
+
+    def add_sample(self, kind: str, keys: list[tuple[str, ...]]) -> None:
+        bucket = self.missing if kind == "missing" else self.extra
+        bucket.extend(keys)
+        bucket.sort(key=_natural)
 
 
 def _natural(key: tuple[str, ...]) -> tuple[Any, ...]:
