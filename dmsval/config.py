@@ -22,6 +22,7 @@ class OptionSpec:
     default: Any = None
     env: str | None = None
     parse: Callable[[str], Any] = str
+    switch: bool = False  # a bare flag on the command line ("true"/"false" in ini and env)
 
     @property
     def flag(self) -> str:
@@ -39,18 +40,19 @@ def _positive_float(value: str) -> float:
     return number
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        raise ValueError("must be a whole number greater than 0")
-    return number
+def _int_between(low: int, high: int | None, message: str) -> Callable[[str], int]:
+    """A parser of whole numbers in [low, high] (high None: unbounded) that says ``message`` otherwise."""
+    def parse(value: str) -> int:
+        number = int(value)
+        if number < low or (high is not None and number > high):
+            raise ValueError(message)
+        return number
+    return parse
 
 
-def _digits(value: str) -> int:
-    number = int(value)
-    if not 1 <= number <= 15:
-        raise ValueError("must be between 1 and 15 significant digits")
-    return number
+_positive_int = _int_between(1, None, "must be a whole number greater than 0")
+_digits = _int_between(1, 15, "must be between 1 and 15 significant digits")
+_expiry = _int_between(1, 604800, "must be between 1 and 604800 seconds (7 days, the SigV4 limit)")
 
 
 def _bool(value: str) -> bool:
@@ -60,13 +62,6 @@ def _bool(value: str) -> bool:
     if lowered in ("0", "false", "no", "off", ""):
         return False
     raise ValueError("must be true or false")
-
-
-def _expiry(value: str) -> int:
-    seconds = int(value)
-    if not 1 <= seconds <= 604800:
-        raise ValueError("must be between 1 and 604800 seconds (7 days, the SigV4 limit)")
-    return seconds
 
 
 def _shard(value: str) -> str:
@@ -138,7 +133,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
                default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
     OptionSpec("mask_values", "replace row values (keys, differing values, sample rows) with salted hashes in every "
-               "output", default=False, env="DMSVAL_MASK_VALUES", parse=_bool),
+               "output", default=False, env="DMSVAL_MASK_VALUES", parse=_bool, switch=True),
     OptionSpec("presign_expiry", "seconds the presigned report link in the SNS message stays valid (max 604800)",
                default=604800, env="DMSVAL_PRESIGN_EXPIRY", parse=_expiry),
     OptionSpec("shard", "run only shard K of N (K/N, 1-based): a deterministic, cost-balanced subset of cases",

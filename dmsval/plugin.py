@@ -54,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dmsval", "DMS migration validation")
     for spec in OPTIONS:
         env = f" [env {spec.env}]" if spec.env else ""
-        if spec.parse.__name__ == "_bool":  # a switch on the command line; "true"/"false" in ini and env
+        if spec.switch:
             group.addoption(spec.flag, dest=f"dmsval_{spec.name}", action="store_const", const="true", default=None,
                             help=spec.help + env)
         else:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import psycopg
 import pytest
 
 from dmsval.aws.clients import AwsContext
@@ -20,7 +19,7 @@ from dmsval.events import stopped_event
 from dmsval.localstack import services
 from dmsval.localstack.datasets import MySQLParams, load_sakila
 from dmsval.localstack.redshift_shim import RedshiftShim
-from dmsval.localstack.standin import prepare_redshift_standin
+from dmsval.localstack.standin import pg_dsn, prepare_redshift_standin
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -70,10 +69,6 @@ def sakila(databases: None) -> MySQLParams:
     params = MySQLParams()
     load_sakila(params)
     return params
-
-
-def pg_dsn(database: str) -> str:
-    return f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
 
 
 def create_pg_database(name: str) -> str:

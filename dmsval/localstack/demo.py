@@ -27,7 +27,7 @@ from ..results import load_results
 from . import services
 from .datasets import MySQLParams, load_sakila
 from .dms_copy import copy_schema
-from .standin import prepare_redshift_standin
+from .standin import pg_dsn, prepare_redshift_standin
 from .stub_statistics import completed_tables
 from .provision import DbEndpoint, delivered_messages, ensure_mysql_reader, include_schema, provision
 
@@ -102,10 +102,6 @@ EXPECTED_FAILURES = {
     "row_diff[sakila.rental]", "row_diff[sakila.payment]", "row_diff[sakila.customer]",
     "aggregates[sakila.rental]", "aggregates[sakila.payment]", "aggregates[sakila.customer]",
 }
-
-
-def pg_dsn(database: str) -> str:
-    return f"host=127.0.0.1 port=5432 user=postgres dbname={database}"
 
 
 def plant_defects() -> None:
