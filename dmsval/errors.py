@@ -9,15 +9,26 @@ from __future__ import annotations
 
 
 class DmsvalError(Exception):
-    """Base class: a problem the user can act on, with a message that says what to fix."""
+    """Base class: a problem the user can act on, with a message that says what to fix.
+
+    ``usage`` tells the two kinds apart: True for what the user typed (options, the event, a task that does not
+    exist) -- exit 4, nothing to report; False for what went wrong once the invocation was valid (secrets,
+    logins, databases, AWS) -- a run with verdict ``error``, reported and notified, exit 1.
+    """
+
+    usage: bool = False
 
 
 class ConfigError(DmsvalError):
     """An option, ini value or environment variable is missing or malformed."""
 
+    usage = True
+
 
 class EventError(DmsvalError):
     """The DMS event given to the run is malformed or names no task."""
+
+    usage = True
 
 
 class EventIgnored(DmsvalError):
@@ -26,6 +37,12 @@ class EventIgnored(DmsvalError):
 
 class ResolutionError(DmsvalError):
     """The task, its endpoints or its table mappings could not be resolved from AWS."""
+
+
+class TaskNotFound(ResolutionError):
+    """The task ARN the user gave names no DMS task in this account and region."""
+
+    usage = True
 
 
 class SecretError(DmsvalError):
@@ -38,6 +55,14 @@ class MappingError(DmsvalError):
 
 class EngineError(DmsvalError):
     """A database could not be reached or a query failed."""
+
+
+class QueryTimeout(EngineError):
+    """A query ran past --query-timeout; it was stopped on the server too."""
+
+
+class ConnectionLost(EngineError):
+    """The server closed the connection while a query ran (killed session, restart, network)."""
 
 
 class LatencyGateError(DmsvalError):

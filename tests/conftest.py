@@ -28,7 +28,8 @@ REGION = "us-east-1"
 @pytest.fixture(scope="session")
 def worker_id_suffix(request: pytest.FixtureRequest) -> str:
     worker = getattr(request.config, "workerinput", {}).get("workerid", "gw0")
-    return worker
+    # DMSVAL_TEST_NAMESPACE lets two test runs share the machine's databases without dropping each other's
+    return os.environ.get("DMSVAL_TEST_NAMESPACE", "") + worker
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,7 +40,7 @@ def _per_worker(name: str) -> str:
     Session and module fixtures run once per xdist worker; without the suffix two workers would drop
     and recreate the same database or schema under each other.
     """
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    worker = os.environ.get("DMSVAL_TEST_NAMESPACE", "") + os.environ.get("PYTEST_XDIST_WORKER", "")
     return f"{name}_{worker}" if worker else name
 
 

@@ -93,6 +93,22 @@ def test_ensure_moto_starts_a_detached_server_then_reuses_it(aws_env: None, stat
     assert not (state_dir / f"moto-{port}.pid").exists()
 
 
+def test_own_moto_leaves_a_moto_it_did_not_start_alone(aws_env: None, state_dir: Path) -> None:
+    """The demo resets the moto it uses: never somebody else's moto found on the demo's port."""
+    with MotoServer() as foreign:  # not recorded in state_dir: somebody else's server
+        s3 = boto3.client("s3", endpoint_url=foreign.endpoint_url)
+        s3.create_bucket(Bucket="not-ours")
+        status = services.ensure_own_moto(foreign.port, state_dir=state_dir)
+        assert status.address != foreign.endpoint_url and is_moto(status.address)
+        assert "did not start, left alone" in status.detail
+        services.reset_moto(status.address)
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["not-ours"]
+    # ours on a free port: reused as ours the next time
+    port = int(status.address.rsplit(":", 1)[1])
+    assert services.started_by_dmsval(f"moto-{port}", state_dir)
+    assert services.ensure_own_moto(port, state_dir=state_dir).address == status.address
+
+
 def test_ensure_moto_refuses_a_port_taken_by_something_else(state_dir: Path) -> None:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

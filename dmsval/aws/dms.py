@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ResolutionError
+from ..errors import ResolutionError, TaskNotFound
 from .clients import AWS_ERRORS, AwsContext, error_code
 
 # Endpoint settings blocks that may name a Secrets Manager secret, by DMS EngineName.
@@ -141,10 +141,10 @@ def describe_task(aws: AwsContext, task_arn: str) -> TaskInfo:
         )["ReplicationTasks"]
     except AWS_ERRORS as e:
         if error_code(e) == "ResourceNotFoundFault":
-            raise ResolutionError(f"DMS task {task_arn} does not exist in this account/region") from e
+            raise TaskNotFound(f"DMS task {task_arn} does not exist in this account/region") from e
         raise ResolutionError(f"describe_replication_tasks for {task_arn} failed: {error_code(e)}") from e
     if not tasks:
-        raise ResolutionError(f"DMS task {task_arn} does not exist in this account/region")
+        raise TaskNotFound(f"DMS task {task_arn} does not exist in this account/region")
     task = tasks[0]
     instance_arn = task.get("ReplicationInstanceArn", "")
     instance_id = instance_arn.rsplit(":", 1)[-1]

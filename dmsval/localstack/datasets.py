@@ -1,7 +1,7 @@
 """Load the public sample databases (Sakila, the employees subset) into a local MariaDB/MySQL.
 
 The local stack needs a realistic DMS *source*: these loaders reproduce, in Python, the exact shell
-recipes of ``shared/datasets/README.md`` so the tests and the demo see the same data the README's row
+recipes of ``datasets/README.md`` so the tests and the demo see the same data the README's row
 counts were verified against:
 
 * Sakila: MariaDB ignores MySQL "executable comments" ``/*!50705 ... */``; loaded as shipped, the
@@ -49,7 +49,7 @@ __all__ = [
 #: Environment variable that points at the datasets folder (``sakila/``, ``employees/``).
 DATASETS_DIR_ENV = "DMSVAL_DATASETS_DIR"
 
-#: Row counts documented in ``shared/datasets/README.md`` (verified after loading into MariaDB 10.11).
+#: Row counts documented in ``datasets/README.md`` (verified after loading into MariaDB 10.11).
 SAKILA_ROW_COUNTS: Mapping[str, int] = {
     "actor": 200, "address": 603, "category": 16, "city": 600, "country": 109, "customer": 599,
     "film": 1000, "film_actor": 5462, "film_category": 1000, "film_text": 1000, "inventory": 4581,
@@ -95,15 +95,16 @@ class LoadResult:
 
 
 def datasets_dir() -> Path:
-    """The datasets folder: ``$DMSVAL_DATASETS_DIR`` or ``<repo>/../shared/datasets``.
+    """The datasets folder: ``$DMSVAL_DATASETS_DIR`` or the repository's own ``datasets/``.
 
-    The repository root is the parent of the ``dmsval`` package directory.
+    The repository carries the data (with its license files), so a fresh clone needs nothing beside it;
+    nothing here looks outside the repository unless the variable says so.
     """
     override = os.environ.get(DATASETS_DIR_ENV)
     if override:
         return Path(override).expanduser()
     repo_root = Path(__file__).resolve().parents[2]
-    return repo_root.parent / "shared" / "datasets"
+    return repo_root / "datasets"
 
 
 # --------------------------------------------------------------------------------------- public API

@@ -133,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     print("== 1. local stack", flush=True)
     services.ensure_mariadb()
     services.ensure_postgres()
-    endpoint_url = services.ensure_moto(MOTO_PORT)
+    # the demo resets moto's state below: only a moto this project started (another one on the port is left alone)
+    moto = services.ensure_own_moto(MOTO_PORT)
+    print(f"   {moto}", flush=True)
+    endpoint_url = moto.address
     services.ensure_redshift_shim(listen_port=SHIM_PORT, upstream_port=5432)
 
     print("== 2. Sakila into MariaDB, DMS-style full load into PostgreSQL (as Redshift)", flush=True)

@@ -534,6 +534,29 @@ def ensure_moto(
     return _ensure_moto_status(port, host, deadline_s, state_dir).address
 
 
+def started_by_dmsval(name: str, state_dir: Optional[Path] = None) -> bool:
+    """True if the detached process recorded as ``name`` (e.g. ``moto-5055``) is alive with its recorded argv:
+    a server this project started, whose state it may reset; any other server is somebody else's."""
+    try:
+        record = json.loads(_pid_file(state_dir or DEFAULT_STATE_DIR, name).read_text())
+        pid, argv = int(record["pid"]), list(record["argv"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return _pid_alive(pid) and _cmdline(pid) == argv
+
+
+def ensure_own_moto(port: int = DEFAULT_MOTO_PORT, host: str = "127.0.0.1", deadline_s: float = 30.0,
+                    state_dir: Optional[Path] = None) -> ServiceStatus:
+    """A moto server this project started (so resetting it loses nobody's state): the one on ``port`` if we
+    started it (or it is free), else a detached one of ours on a free port."""
+    if started_by_dmsval(f"moto-{port}", state_dir) or not _port_open(host, port):
+        return _ensure_moto_status(port, host, deadline_s, state_dir)
+    other = free_port(host)
+    status = _ensure_moto_status(other, host, deadline_s, state_dir)
+    return ServiceStatus(status.name, status.address, status.action,
+                         f"{status.detail}; {host}:{port} is served by a process dmsval did not start, left alone")
+
+
 def _ensure_moto_status(port: int, host: str, deadline_s: float, state_dir: Optional[Path]) -> ServiceStatus:
     endpoint_url = f"http://{host}:{port}"
     if is_moto(endpoint_url):
