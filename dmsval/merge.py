@@ -11,8 +11,14 @@ earliest ``started_at`` and latest ``finished_at``, the union of ``checks``, and
 inputs (``path``, ``run_id``, ``shard``, ``checks``, ``verdict``, ``counts``, ``cases``). Every input must be
 about the same DMS task.
 
-Exit status: 0 when the merged verdict is passed or skipped, 1 when a case failed or errored or delivery failed,
-4 for a usage error (unreadable input, another schema, duplicate case ids, inputs about different tasks).
+The verdict rule of a single run applies: a planned case that ran in no given input (a shard not given, a shard
+that was itself incomplete) makes the merged verdict ``incomplete``. S3 and SNS are delivered by the same code as
+a run's (``dmsval.aws.delivery.deliver``): each attempted independently, the outcome recorded in the merged
+results.json, the SNS message with a presigned link to the merged report.
+
+Exit status: 0 when the merged verdict is passed or skipped, 1 when it is failed, error or incomplete or delivery
+failed, 4 for a usage error (unreadable or malformed input, another schema, duplicate case ids, inputs about
+different tasks, shards that planned different runs).
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from typing import Any, Sequence
 
 from .aws import delivery
 from .aws.clients import AwsContext, region_of_arn
-from .errors import ConfigError, DeliveryError
+from .errors import ConfigError
 from .render import summary
-from .results import SCHEMA, RunResults
+from .results import SCHEMA, RunResults, write_json_atomically
 from .run import new_run_id
 
 RESULTS_FILE = "results.json"
@@ -56,8 +62,25 @@ def load_inputs(paths: Sequence[str | Path]) -> list[tuple[str, dict[str, Any]]]
         if not isinstance(document, dict) or document.get("schema") != SCHEMA:
             found = document.get("schema") if isinstance(document, dict) else type(document).__name__
             raise MergeError(f"{path} is not a {SCHEMA} document (schema={found!r})")
+        _check_shape(str(path), document)
         documents.append((str(path), document))
     return documents
+
+
+def _check_shape(path: str, document: dict[str, Any]) -> None:
+    """What merging reads must be there: a clear error naming the file, never a KeyError."""
+    run, cases = document.get("run"), document.get("cases")
+    if not isinstance(run, dict):
+        raise MergeError(f"{path} has no 'run' object (is it a complete results.json?)")
+    if not isinstance(cases, list) or not all(isinstance(c, dict) and "case_id" in c and "status" in c
+                                              for c in cases):
+        raise MergeError(f"{path} has no 'cases' list of case results")
+    task = run.get("task")
+    if not isinstance(task, dict) or not task.get("arn") or not task.get("identifier"):
+        raise MergeError(f"{path}: run.task must name the task (arn and identifier)")
+    for key in ("run_id", "started_at"):
+        if not run.get(key):
+            raise MergeError(f"{path}: run.{key} is missing")
 
 
 def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime | None = None) -> dict[str, Any]:
@@ -92,7 +115,7 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
         raise MergeError(f"{len(duplicates)} duplicate case id(s): {listed}{more}")
 
     runs = [document["run"] for _, document in inputs]
-    _check_shards(inputs, set(seen))
+    planned, reasons = _planned(inputs, set(seen))
     started = min((r["started_at"] for r in runs if r.get("started_at")), default=first_run.get("started_at"))
     finished = max((r["finished_at"] for r in runs if r.get("finished_at")), default=None)
     checks = sorted({c for r in runs for c in r.get("checks") or []})
@@ -102,6 +125,7 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
         run_id=new_run_id(now), started_at=started, finished_at=finished, checks=checks,
         tables=max((r.get("tables") or 0) for r in runs),
         duration_s=_span_s(started, finished), shard=None, merged_at=now.isoformat(timespec="seconds"),
+        planned_cases=planned, incomplete_reasons=reasons, delivery=None, error=_first_error(runs),
         merged_from=[{"path": path, "run_id": r.get("run_id"), "shard": r.get("shard"),
                       "checks": list(r.get("checks") or []), "verdict": r.get("verdict"), "counts": r.get("counts"),
                       "cases": len(document["cases"])}
@@ -112,25 +136,39 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
     return ordered.to_dict()  # counts and verdict recomputed from the cases
 
 
-def _check_shards(inputs: Sequence[tuple[str, dict[str, Any]]], merged_ids: set[str]) -> None:
-    """Shards must have planned the same run and, together, have run every planned case.
+def _planned(inputs: Sequence[tuple[str, dict[str, Any]]], merged_ids: set[str]) -> tuple[list[str] | None,
+                                                                                         list[str]]:
+    """The merged run's planned cases and why some did not run (the verdict rule of a single run applies).
 
-    Each shard plans on its own; were a catalog estimate to change between shard starts, a case could be
-    planned differently and so run in no shard. That must be an error, never a quietly smaller green run.
+    Shards record the whole run (``run_cases``; older shards: ``planned_cases``): they must agree on it -- each
+    shard plans on its own, and a case planned differently could run in no shard -- else MergeError. A planned
+    case that ran in no given shard makes the merged run incomplete. Independent runs: the union of their plans.
     """
-    planned = [(path, document["run"].get("planned_cases")) for path, document in inputs]
-    if not all(cases is not None for _, cases in planned):
-        return  # not (all) shards: nothing to reconcile
-    first_path, first = planned[0]
-    for path, cases in planned[1:]:
-        if set(cases) != set(first):
-            raise MergeError(f"{path} and {first_path} planned different cases (shards must plan the same run): "
-                             f"{', '.join(sorted(set(cases) ^ set(first))[:MAX_LISTED])}")
-    shards = {document["run"].get("shard") for _, document in inputs}
-    missing = sorted(set(first) - merged_ids)
-    if missing:
-        raise MergeError(f"{len(missing)} planned case(s) ran in no given shard (shards given: "
-                         f"{', '.join(sorted(s for s in shards if s))}): {', '.join(missing[:MAX_LISTED])}")
+    runs = [(path, document["run"]) for path, document in inputs]
+    sharded = [r.get("shard") for _, r in runs]
+    reasons = [reason for _, r in runs for reason in r.get("incomplete_reasons") or []]
+    if all(sharded):
+        whole = [(path, r.get("run_cases", r.get("planned_cases"))) for path, r in runs]
+        if any(cases is None for _, cases in whole):
+            return None, reasons  # shards of an old version: nothing to reconcile
+        first_path, first = whole[0]
+        for path, cases in whole[1:]:
+            if set(cases) != set(first):
+                raise MergeError(f"{path} and {first_path} planned different cases (shards must plan the same "
+                                 f"run): {', '.join(sorted(set(cases) ^ set(first))[:MAX_LISTED])}")
+        missing = set(first) - merged_ids
+        if missing:
+            reasons.append(f"{len(missing)} planned case(s) ran in no given shard (shards given: "
+                           f"{', '.join(sorted(str(s) for s in sharded))})")
+        return sorted(first), reasons
+    plans = [r.get("planned_cases") for _, r in runs]
+    if any(p is None for p in plans):
+        return None, reasons  # an input of an old version: what it planned is unknown
+    return sorted({c for p in plans for c in p}), reasons
+
+
+def _first_error(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r["error"] for r in runs if r.get("error")), None)
 
 
 def _span_s(started: str | None, finished: str | None) -> float | None:
@@ -147,7 +185,7 @@ def write_outputs(document: dict[str, Any], reports_dir: Path) -> tuple[Path, Pa
     reports_dir.mkdir(parents=True, exist_ok=True)
     report = reports_dir / REPORT_FILE
     document["run"]["reports"] = {"html": str(report), "junit": None}
-    results_path = RunResults.from_dict(document).write(reports_dir / RESULTS_FILE)
+    results_path = write_json_atomically(document, reports_dir / RESULTS_FILE)
     tmp = report.with_name(f".{report.name}.tmp")
     tmp.write_text(summary.page(document, title="DMS validation report (merged)"), encoding="utf-8")
     os.replace(tmp, report)
@@ -168,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="endpoint URL for every AWS client, e.g. moto (env DMSVAL_AWS_ENDPOINT_URL)")
     parser.add_argument("--aws-region", default=env("DMSVAL_AWS_REGION"),
                         help="AWS region (default: the task ARN's) (env DMSVAL_AWS_REGION)")
+    parser.add_argument("--presign-expiry", type=int, default=int(env("DMSVAL_PRESIGN_EXPIRY") or 604800),
+                        help="seconds the SNS message's presigned report link stays valid (default and max 604800)")
     return parser
 
 
@@ -187,24 +227,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"dmsval merge {verdict.upper()}: {counts['passed']} passed, {counts['failed']} failed, "
           f"{counts['skipped']} skipped, {counts['error']} errors from {len(args.files)} files; "
           f"results JSON: {results_path}; report: {report}")
-    delivered = True
+    outcome = delivery.Delivery()
     if args.s3_uri or args.sns_topic_arn:
         aws = AwsContext(region=args.aws_region or region_of_arn(run["task"]["arn"]),
                          endpoint_url=args.aws_endpoint_url or None)
-        location = None
-        try:
-            if args.s3_uri:
-                location, keys = delivery.upload(aws, args.s3_uri.rstrip("/"), run["task"]["identifier"],
-                                                 run["run_id"], [report, results_path])
-                print(f"dmsval merge: uploaded {len(keys)} files to {location}")
-            if args.sns_topic_arn:
-                message_id = delivery.publish(aws, args.sns_topic_arn, document,
-                                              location + report.name if location else str(report))
-                print(f"dmsval merge: published the summary to {args.sns_topic_arn} (message {message_id})")
-        except DeliveryError as e:
-            delivered = False
-            print(f"dmsval merge DELIVERY FAILED: {e} (local files kept in {results_path.parent})", file=sys.stderr)
-    return EXIT_OK if verdict in ("passed", "skipped") and delivered else EXIT_FAILED
+        outcome = delivery.deliver(aws, document, [report, results_path], s3_uri=args.s3_uri.rstrip("/"),
+                                   topic_arn=args.sns_topic_arn, task_id=run["task"]["identifier"],
+                                   run_id=run["run_id"], report=report, presign_expiry=args.presign_expiry)
+        for channel, attempt in (("S3 upload", outcome.s3), ("SNS summary", outcome.sns)):
+            if attempt.status == "delivered":
+                print(f"dmsval merge: {channel} delivered to {attempt.target} ({attempt.detail})")
+            elif attempt.status == "failed":
+                print(f"dmsval merge DELIVERY FAILED: {channel}: {attempt.detail} (local files kept in "
+                      f"{results_path.parent})", file=sys.stderr)
+        run["delivery"] = outcome.to_dict()
+        write_outputs(document, Path(args.reports_dir))  # the local copies record what delivery did
+    return EXIT_OK if verdict in ("passed", "skipped") and not outcome.failed else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 
 Schema ``dmsval.results/1`` (documented in docs/results-schema.md):
 ``{"schema", "run": {...run metadata, counts, verdict...}, "cases": [CaseResult.to_dict(), ...]}``.
+
+The verdict is computed against the *planned* cases (``run.planned_cases``): a planned case without a result
+(crashed worker, interrupt, deselection) makes the run ``incomplete``, whatever the other cases say, and a run
+that could not even plan (``run.error``) is ``error``. Only a run in which every planned case ran and passed
+(or was skipped by the CDC gate) is ``passed``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 SCHEMA = "dmsval.results/1"
 STATUSES = ("passed", "failed", "skipped", "error")
+VERDICTS = ("passed", "failed", "skipped", "error", "incomplete")
 
 
 @dataclass(frozen=True)
@@ -50,14 +56,21 @@ class CaseResult:
         return cls(**data)
 
 
-def counts_of(cases: list[CaseResult] | list[dict[str, Any]]) -> dict[str, int]:
+def counts_of(cases: list[CaseResult] | list[dict[str, Any]], missing: int = 0) -> dict[str, int]:
     counts = {s: 0 for s in STATUSES}
     for case in cases:
         counts[case["status"] if isinstance(case, dict) else case.status] += 1
+    counts["missing"] = missing
     return counts
 
 
-def verdict_of(counts: dict[str, int]) -> str:
+def verdict_of(counts: dict[str, int], run_error: Any = None) -> str:
+    """The run's verdict. An incomplete run outranks failures: the failures are listed, but a run that did not
+    do everything it planned cannot vouch for what it did not do (nor be mistaken for a complete failure list)."""
+    if run_error:
+        return "error"
+    if counts.get("missing"):
+        return "incomplete"
     if counts["error"]:
         return "error"
     if counts["failed"]:
@@ -67,37 +80,60 @@ def verdict_of(counts: dict[str, int]) -> str:
     return "skipped"
 
 
+def missing_cases(run: dict[str, Any], cases: Any) -> list[str]:
+    """Planned case ids with no result (``run.planned_cases`` absent: an old document, nothing known missing)."""
+    planned = run.get("planned_cases")
+    if planned is None:
+        return []
+    done = {c["case_id"] if isinstance(c, dict) else c.case_id for c in cases}
+    return sorted(set(planned) - done)
+
+
 @dataclass(frozen=True)
 class RunResults:
     run: dict[str, Any]
     cases: tuple[CaseResult, ...]
 
     @property
+    def missing(self) -> list[str]:
+        return missing_cases(self.run, self.cases)
+
+    @property
     def counts(self) -> dict[str, int]:
-        return counts_of(list(self.cases))
+        return counts_of(list(self.cases), len(self.missing))
 
     @property
     def verdict(self) -> str:
-        return verdict_of(self.counts)
+        return verdict_of(self.counts, self.run.get("error"))
 
     def to_dict(self) -> dict[str, Any]:
-        run = dict(self.run, counts=self.counts, verdict=self.verdict)
+        run = dict(self.run, counts=self.counts, verdict=self.verdict, missing_cases=self.missing)
         return {"schema": SCHEMA, "run": run, "cases": [c.to_dict() for c in self.cases]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunResults":
         if data.get("schema") != SCHEMA:
             raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+        if not isinstance(data.get("run"), dict) or not isinstance(data.get("cases"), list):
+            raise ValueError(f"a {SCHEMA} document needs a 'run' object and a 'cases' list")
         return cls(run=data["run"], cases=tuple(CaseResult.from_dict(c) for c in data["cases"]))
 
     def write(self, path: Path) -> Path:
         """Write atomically (temp file + rename) so a reader never sees half a document."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.to_dict(), fh, indent=2, default=str, ensure_ascii=False)
-        os.replace(tmp, path)
-        return path
+        return write_json_atomically(self.to_dict(), path)
+
+
+def write_json_atomically(document: dict[str, Any], path: Path) -> Path:
+    """Temp file + rename, with the permissions of the other reports (mkstemp alone would leave 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2, default=str, ensure_ascii=False)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+    return path
 
 
 def load_results(path: Path | str) -> RunResults:

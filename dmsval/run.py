@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from . import redaction
 from .aws.clients import AwsContext, region_of_arn
 from .aws.dms import TaskInfo, describe_task, table_statistics
 from .aws.latency import GateVerdict, evaluate_gate
@@ -20,11 +21,29 @@ from .aws.secrets import resolve_credentials
 from .checks import REGISTRY, Case, CheckContext, SkipCase, TableStats
 from .config import Settings
 from .engines import Engine, open_engine
-from .errors import ConfigError, DmsvalError, EventError, ResolutionError
+from .errors import ConfigError, DmsvalError, EngineError, EventError, ResolutionError
 from .events import RunTrigger, load_event_text, manual_trigger, parse_event
 from .mappings import TablePair, parse_rules
 from .masking import Masker
 from .results import CaseResult
+from .sharding import assign, parse_shard
+
+
+class PlanningFailed(DmsvalError):
+    """Planning stopped after the invocation was valid (a secret, a login, a database, an AWS call).
+
+    Not a usage error: the run is reported with verdict ``error`` (``run`` is what is known of it, for the
+    results JSON, the report and the SNS summary) and exits 1, so a build started by EventBridge still notifies.
+    """
+
+    def __init__(self, cause: DmsvalError, *, stage: str, where: str | None, run: dict[str, Any],
+                 aws: AwsContext) -> None:
+        super().__init__(f"could not {stage}: {cause}")
+        self.stage = stage
+        self.where = where
+        self.run = run
+        self.aws = aws
+        self.cause_text = str(cause)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -75,6 +94,22 @@ class RunPlan:
         for name in self.checks:
             cases.extend(REGISTRY[name]().plan(settings, self.pairs, self.stats))
         return cases
+
+    def shard_of(self, settings: Settings, cases: list[Case] | None = None) -> dict[str, int] | None:
+        """--shard K/N: the shard (1-based) of every case id; None when not sharded."""
+        if not settings.shard:
+            return None
+        _, shards = parse_shard(settings.shard)
+        return assign(cases if cases is not None else self.cases(settings), self.stats, shards)
+
+    def planned_ids(self, settings: Settings) -> list[str]:
+        """The case ids this invocation must run (this shard's share when sharded): what the verdict counts."""
+        cases = self.cases(settings)
+        shard_of = self.shard_of(settings, cases)
+        if shard_of is None:
+            return [c.case_id for c in cases]
+        shard, _ = parse_shard(settings.shard)
+        return [c.case_id for c in cases if shard_of[c.case_id] == shard]
 
     @property
     def skip_reason(self) -> str | None:
@@ -143,28 +178,91 @@ def open_side(settings: Settings, plan_aws: AwsContext, task: TaskInfo, role: st
         password_secret=getattr(settings, f"{role}_password_secret"),
         password_env=getattr(settings, f"{role}_password_env"),
     )
+    redaction.remember(credentials.password)  # scrubbed from every output of this process
     return open_engine(endpoint.engine_name, credentials, role=role, query_timeout_s=settings.query_timeout)
+
+
+def endpoint_text(task: TaskInfo, role: str) -> str:
+    endpoint = task.source if role == "source" else task.target
+    secret = f", secret {endpoint.secret_id}" if endpoint.secret_id else ""
+    return (f"{role} endpoint {endpoint.identifier} ({endpoint.engine_name} {endpoint.server_name}:{endpoint.port}"
+            f"/{endpoint.database_name or ''}{secret})")
+
+
+def failed_run_metadata(settings: Settings, trigger: RunTrigger, now: datetime, task: TaskInfo | None,
+                        checks: tuple[str, ...], stage: str, where: str | None, message: str) -> dict[str, Any]:
+    """Run metadata for a run that could not plan: what is known, in the shape every renderer reads."""
+    unknown_endpoint = {"engine_name": "?", "identifier": "?"}
+    task_part: dict[str, Any] = {"arn": trigger.task_arn, "identifier": trigger.task_arn.rsplit(":", 1)[-1],
+                                 "migration_type": None, "status": None, "stop_reason": None,
+                                 "replication_instance": None, "settings": {}}
+    if task is not None:
+        task_part.update(identifier=task.identifier, migration_type=task.migration_type, status=task.status,
+                         stop_reason=task.stop_reason, replication_instance=task.replication_instance_id,
+                         settings=task_settings_summary(task.settings))
+    return {
+        "run_id": new_run_id(now), "started_at": now.isoformat(timespec="seconds"),
+        "mode": settings.mode, "trigger": trigger.to_dict(), "task": task_part,
+        "source": task.source.to_dict() if task else unknown_endpoint,
+        "target": task.target.to_dict() if task else unknown_endpoint,
+        "gate": None, "tables": 0, "checks": list(checks), "dms_tables_error": None,
+        "values_masked": settings.mask_values, "planned_cases": [],
+        "error": {"stage": stage, "where": where, "message": redaction.scrub(message)},
+    }
 
 
 def plan_run(settings: Settings, now: datetime | None = None,
              dms_client: Callable[[AwsContext], Any] | None = None) -> RunPlan:
-    """Resolve everything a run needs, once. Raises DmsvalError subclasses with actionable messages.
+    """Resolve everything a run needs, once.
 
+    Raises usage errors (``DmsvalError.usage``: options, the event, an unknown task) as they are, and every other
+    DmsvalError as :class:`PlanningFailed` naming the stage and the endpoint, secret or ARN involved.
     ``dms_client`` gives the client for describe_table_statistics (default: ``aws.client("dms")``).
     """
     now = now or datetime.now(timezone.utc)
     trigger = trigger_from_settings(settings)
     checks = tuple(selected_checks(settings))
     aws = aws_context(settings, trigger)
-    task = describe_task(aws, trigger.task_arn)
+    step = _Step("read the DMS task", trigger.task_arn)
+    task: TaskInfo | None = None
+    try:
+        task = describe_task(aws, trigger.task_arn)
+        return _plan_task(settings, now, dms_client, trigger, checks, aws, task, step)
+    except DmsvalError as e:
+        if e.usage:
+            raise
+        raise PlanningFailed(e, stage=step.stage, where=step.where, aws=aws,
+                             run=failed_run_metadata(settings, trigger, now, task, checks, step.stage, step.where,
+                                                     str(e))) from e
+
+
+@dataclass
+class _Step:
+    """What planning is doing, kept up to date as it proceeds, for the report of a run that could not plan."""
+
+    stage: str
+    where: str | None
+
+    def at(self, stage: str, where: str | None) -> None:
+        self.stage, self.where = stage, where
+
+
+def _plan_task(settings: Settings, now: datetime, dms_client: Callable[[AwsContext], Any] | None,
+               trigger: RunTrigger, checks: tuple[str, ...], aws: AwsContext, task: TaskInfo,
+               step: _Step) -> RunPlan:
     mode = resolve_mode(settings, trigger, task)
     gate = None
     if mode == "cdc":
+        step.at("read the CDC latency metrics", f"replication instance {task.replication_instance_id}")
         gate = evaluate_gate(aws, task.replication_instance_id, task.resource_id, settings.cdc_latency_threshold,
                              settings.cdc_lookback_minutes, now)
+    step.at("read the task's TableMappings", f"task {task.identifier}")
     mappings = parse_rules(task.table_mappings)
+    step.at("connect to the source", endpoint_text(task, "source"))
     source = open_side(settings, aws, task, "source")
     try:
+        source.connect()
+        step.at("read the source catalog", endpoint_text(task, "source"))
         pairs = tuple(mappings.select(source.list_tables()))
         if not pairs:  # a green run that compared nothing would hide a wrong task or database
             raise ResolutionError(f"the TableMappings of task {task.identifier} select no table of the source "
@@ -172,6 +270,15 @@ def plan_run(settings: Settings, now: datetime | None = None,
         stats = {p.source_name: table_stats(source, p, settings) for p in pairs}
     finally:
         source.close()
+    # the target is checked once here, so a wrong password or a database that is down is one clear run error
+    # naming the endpoint, rather than the same error in every case
+    step.at("connect to the target", endpoint_text(task, "target"))
+    target = open_side(settings, aws, task, "target")
+    try:
+        target.connect()
+    finally:
+        target.close()
+    step.at("read DMS table statistics", f"task {task.identifier}")
     dms_tables, dms_tables_error = {}, None
     try:
         client = (dms_client(aws) if dms_client else None) or aws.client("dms")
@@ -243,9 +350,13 @@ class Validator:
         except SkipCase as e:
             return CaseResult(status="skipped", message=str(e), duration_s=time.perf_counter() - started, **common)
         except DmsvalError as e:
+            message = str(e).splitlines()[0]
+            if isinstance(e, EngineError) and case.pair is not None:
+                message = f"{message} (table {case.pair.source_name})"  # which table the query was about
             error = f"{type(e).__name__}: {e}"
-            return CaseResult(status="error", message=str(e).splitlines()[0],
-                              error=Masker.text(error) if self.masker else error,
+            if self.masker:
+                message, error = Masker.text(message) or "", Masker.text(error)
+            return CaseResult(status="error", message=redaction.scrub(message), error=redaction.scrub(error or ""),
                               duration_s=time.perf_counter() - started, **common)
         details = outcome.details
         dms = self.plan.dms_tables.get(case.pair.source_name) if case.pair else None

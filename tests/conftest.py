@@ -93,6 +93,21 @@ class SuiteRun:
         return {c["case_id"]: c["status"] for c in self.results["cases"]}
 
 
+def suite_command(reports: Path, endpoint_url: str, args: tuple[str, ...], event: dict[str, Any] | None,
+                  env: dict[str, str]) -> list[str]:
+    """``pytest tests_validation`` as a user runs it, reporting into ``reports``."""
+    command = [sys.executable, "-m", "pytest", "tests_validation", "--reports-dir", str(reports),
+               "--aws-endpoint-url", endpoint_url, *args]
+    if event is not None:
+        reports.mkdir(parents=True, exist_ok=True)
+        path = reports / "event.json"
+        path.write_text(json.dumps(event))
+        command += ["--dms-event", str(path)]
+    if env.get("DMSVAL_STUB_TABLE_STATISTICS"):  # describe_table_statistics from Stubber (moto lacks it)
+        command[4:4] = ["-p", "dmsval.localstack.stub_statistics"]
+    return command
+
+
 @pytest.fixture
 def run_suite(tmp_path: Path, moto_server: services.MotoServer) -> Callable[..., SuiteRun]:
     """Run ``pytest tests_validation`` as a user would (a separate process, from the repository root)."""
@@ -101,20 +116,44 @@ def run_suite(tmp_path: Path, moto_server: services.MotoServer) -> Callable[...,
     def run(*args: str, event: dict[str, Any] | None = None, env: dict[str, str] | None = None,
             timeout_s: float = 300) -> SuiteRun:
         reports = tmp_path / f"run{next(counter)}"
-        command = [sys.executable, "-m", "pytest", "tests_validation", "--reports-dir", str(reports),
-                   "--aws-endpoint-url", moto_server.endpoint_url, *args]
-        if event is not None:
-            reports.mkdir(parents=True, exist_ok=True)
-            path = reports / "event.json"
-            path.write_text(json.dumps(event))
-            command += ["--dms-event", str(path)]
         full_env = dict(os.environ, **(env or {}))
-        if full_env.get("DMSVAL_STUB_TABLE_STATISTICS"):  # describe_table_statistics from Stubber (moto lacks it)
-            command[4:4] = ["-p", "dmsval.localstack.stub_statistics"]
+        command = suite_command(reports, moto_server.endpoint_url, args, event, full_env)
         done = subprocess.run(command, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout_s)
         return SuiteRun(done.returncode, done.stdout, done.stderr, reports)
 
     return run
 
 
-__all__ = ["REPO", "REGION", "SuiteRun", "create_pg_database", "pg_dsn", "stopped_event"]
+@dataclass
+class StartedSuite:
+    process: subprocess.Popen[str]
+    reports: Path
+
+    def finish(self, timeout_s: float = 120) -> SuiteRun:
+        stdout, stderr = self.process.communicate(timeout=timeout_s)
+        return SuiteRun(self.process.returncode, stdout, stderr, self.reports)
+
+
+@pytest.fixture
+def start_suite(tmp_path: Path, moto_server: services.MotoServer) -> Iterator[Callable[..., StartedSuite]]:
+    """Start ``pytest tests_validation`` in the background (to interrupt it or kill a worker mid-run)."""
+    started: list[StartedSuite] = []
+    counter = iter(range(1000))
+
+    def start(*args: str, event: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> StartedSuite:
+        reports = tmp_path / f"started{next(counter)}"
+        full_env = dict(os.environ, **(env or {}))
+        command = suite_command(reports, moto_server.endpoint_url, args, event, full_env)
+        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        started.append(StartedSuite(process, reports))
+        return started[-1]
+
+    yield start
+    for suite in started:  # never leave a run behind, whatever the test did
+        if suite.process.poll() is None:
+            suite.process.kill()
+            suite.process.communicate(timeout=30)
+
+
+__all__ = ["REPO", "REGION", "StartedSuite", "SuiteRun", "suite_command", "create_pg_database", "pg_dsn", "stopped_event"]

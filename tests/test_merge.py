@@ -41,7 +41,7 @@ def test_merge_documents_recomputes_counts_and_lists_the_inputs():
     second["run"]["started_at"], second["run"]["finished_at"] = "2026-11-29T03:59:00+00:00", "2026-11-29T04:01:00+00:00"
     merged = merge.merge_documents([("a.json", first), ("b.json", second)])
     run = merged["run"]
-    assert run["counts"] == {"passed": 1, "failed": 0, "skipped": 1, "error": 1} and run["verdict"] == "error"
+    assert run["counts"] == {"passed": 1, "failed": 0, "skipped": 1, "error": 1, "missing": 0} and run["verdict"] == "error"
     assert [c["case_id"] for c in merged["cases"]] == ["row_count[s.a]", "row_count[s.b]", "row_diff[s.a]"]
     assert run["checks"] == ["row_count", "row_diff"] and run["shard"] is None
     assert (run["started_at"], run["finished_at"], run["duration_s"]) == (
@@ -66,6 +66,11 @@ def test_merge_refuses_duplicates_other_tasks_and_other_schemas(tmp_path: Path):
     with pytest.raises(merge.MergeError, match="other.json is not a dmsval.results/1 document"):
         merge.load_inputs([other])
     assert merge.main([str(other), "--reports-dir", str(tmp_path / "out")]) == merge.EXIT_USAGE
+    runless = tmp_path / "runless.json"
+    runless.write_text('{"schema": "dmsval.results/1", "cases": []}')
+    with pytest.raises(merge.MergeError, match="runless.json has no 'run' object"):
+        merge.load_inputs([runless])
+    assert merge.main([str(runless), "--reports-dir", str(tmp_path / "out")]) == merge.EXIT_USAGE
     assert merge.main([str(tmp_path / "nope.json"), "--reports-dir", str(tmp_path / "out")]) == merge.EXIT_USAGE
 
 
@@ -87,7 +92,7 @@ def test_merge_two_real_runs_reports_and_publishes_once(migration, run_suite, aw
 
     merged = load_results(out / "results.json").to_dict()
     run = merged["run"]
-    assert run["counts"] == {"passed": 25, "failed": 5, "skipped": 0, "error": 0} and run["verdict"] == "failed"
+    assert run["counts"] == {"passed": 25, "failed": 5, "skipped": 0, "error": 0, "missing": 0} and run["verdict"] == "failed"
     assert json.loads((out / "results.json").read_text())["run"]["counts"] == run["counts"]
     assert len(merged["cases"]) == 2 * demo_tables(counts) == 30
     failing = {c["case_id"] for c in merged["cases"] if c["status"] == "failed"}
@@ -113,6 +118,8 @@ def test_merge_two_real_runs_reports_and_publishes_once(migration, run_suite, aw
     assert "25 passed, 5 failed, 0 skipped, 0 errors" in body
     assert "- FAILED row_diff[sakila.customer] -> sakila.customer" in body
     assert f"Report: s3://{m.made.bucket}/validation/task-planted/{run['run_id']}/report.html" in body
+    assert "Open:   http" in body and "X-Amz-Signature=" in body  # the same delivery path as a run: presigned link
+    assert run["delivery"]["s3"]["status"] == "delivered" and run["delivery"]["sns"]["status"] == "delivered"
     assert messages[0]["MessageAttributes"]["verdict"]["Value"] == "failed"
 
     # the same shard twice (a copy): duplicate case ids, named; nothing written, nothing published
@@ -129,6 +136,7 @@ def test_merge_two_real_runs_reports_and_publishes_once(migration, run_suite, aw
     passing = tmp_path / "passing.json"
     document = counts.results
     document["cases"] = [c for c in document["cases"] if c["status"] == "passed"]
+    document["run"]["planned_cases"] = [c["case_id"] for c in document["cases"]]
     passing.write_text(json.dumps(document))
     ok = _merge(str(passing), "--reports-dir", str(tmp_path / "ok"))
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -137,3 +145,38 @@ def test_merge_two_real_runs_reports_and_publishes_once(migration, run_suite, aw
 
 def demo_tables(run) -> int:
     return run.results["run"]["tables"]
+
+
+def test_shards_that_left_a_planned_case_unrun_merge_into_an_incomplete_run():
+    whole = ["row_count[s.a]", "row_count[s.b]", "row_diff[s.a]"]
+    first = _doc("T", ("row_count[s.a]", "passed"), ("row_count[s.b]", "passed"), shard="1/2")
+    second = _doc("T", shard="2/2")  # its case never ran (the shard's worker died, or it was interrupted)
+    for document, mine in ((first, whole[:2]), (second, whole[2:])):
+        document["run"].update(run_cases=whole, planned_cases=mine)
+    second["run"]["incomplete_reasons"] = ["the run was interrupted (Ctrl-C, SIGINT or SIGTERM) before every case ran"]
+    merged = merge.merge_documents([("a.json", first), ("b.json", second)])["run"]
+    assert merged["verdict"] == "incomplete" and merged["missing_cases"] == ["row_diff[s.a]"]
+    assert merged["counts"]["missing"] == 1 and merged["planned_cases"] == sorted(whole)
+    assert "interrupted" in merged["incomplete_reasons"][0]
+    # a shard alone is not the run: what the others planned is missing too
+    alone = merge.merge_documents([("a.json", first)])["run"]
+    assert alone["verdict"] == "incomplete" and alone["missing_cases"] == ["row_diff[s.a]"]
+    assert any("ran in no given shard" in r for r in alone["incomplete_reasons"])
+    # shards that planned different runs cannot be merged at all
+    second["run"]["run_cases"] = whole + ["schema[s.a]"]
+    with pytest.raises(merge.MergeError, match="planned different cases"):
+        merge.merge_documents([("a.json", first), ("b.json", second)])
+
+
+def test_the_verdict_counts_planned_cases_without_a_result():
+    from dmsval.results import CaseResult, RunResults, verdict_of
+
+    case = CaseResult("row_count[s.a]", "row_count", "s.a", "passed")
+    failed = CaseResult("row_count[s.b]", "row_count", "s.b", "failed")
+    assert RunResults({"planned_cases": ["row_count[s.a]"]}, (case,)).verdict == "passed"
+    assert RunResults({"planned_cases": ["row_count[s.a]", "row_count[s.b]"]}, (case,)).verdict == "incomplete"
+    assert RunResults({"planned_cases": ["row_count[s.a]", "x[y]"]}, (case, failed)).verdict == "incomplete"
+    assert RunResults({"planned_cases": ["row_count[s.a]", "row_count[s.b]"]}, (case, failed)).verdict == "failed"
+    assert RunResults({"planned_cases": [], "error": {"stage": "plan"}}, ()).verdict == "error"
+    assert verdict_of({"passed": 0, "failed": 0, "skipped": 0, "error": 0, "missing": 0}) == "skipped"
+    assert RunResults({}, (case,)).verdict == "passed"  # an old document without a plan: nothing known missing

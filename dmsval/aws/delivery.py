@@ -15,10 +15,69 @@ _CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml"
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """What one delivery channel did: ``delivered``, ``failed`` or ``not configured`` (with where and why)."""
+
+    status: str
+    target: str | None = None  # s3://bucket/prefix/.../ or the topic ARN
+    detail: str | None = None  # the error, or what was delivered (keys, message id)
+    link: str | None = None  # presigned report link (S3 only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "target": self.target, "detail": self.detail, "link": self.link}
+
+
+NOT_CONFIGURED = Attempt("not configured")
+
+
+@dataclass(frozen=True)
 class Delivery:
-    s3_location: str | None
-    uploaded: tuple[str, ...]
-    sns_message_id: str | None
+    """Both channels, attempted independently: an S3 failure never suppresses the SNS message."""
+
+    s3: Attempt = NOT_CONFIGURED
+    sns: Attempt = NOT_CONFIGURED
+
+    @property
+    def failed(self) -> bool:
+        return "failed" in (self.s3.status, self.sns.status)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"s3": self.s3.to_dict(), "sns": self.sns.to_dict()}
+
+
+def deliver(aws: AwsContext, document: dict[str, Any], files: list[Path], *, s3_uri: str | None,
+            topic_arn: str | None, task_id: str, run_id: str, report: Path | None,
+            presign_expiry: int = 604800) -> Delivery:
+    """Upload ``files`` and publish the summary of ``document``; each channel is tried whatever the other did.
+
+    The one delivery path of a run and of a merge. The SNS message says where the report is: the S3 copy with a
+    presigned link, or, when the upload failed or none is configured, the local path and why.
+    """
+    s3 = NOT_CONFIGURED
+    if s3_uri:
+        try:
+            location, keys = upload(aws, s3_uri, task_id, run_id, [f for f in files if f.is_file()])
+            link = None
+            if report is not None and report.name in {k.rsplit("/", 1)[-1] for k in keys}:
+                link = presigned_link(aws, location + report.name, presign_expiry)
+            s3 = Attempt("delivered", location, f"{len(keys)} files", link)
+        except DeliveryError as e:
+            s3 = Attempt("failed", s3_uri, str(e))
+    sns = NOT_CONFIGURED
+    if topic_arn:
+        local = str(report) if report is not None else None
+        if s3.status == "delivered":
+            where, note = (s3.target + report.name if report is not None and s3.target else s3.target), None
+        elif s3.status == "failed":
+            where, note = local, f"the S3 upload failed ({s3.detail}); the files are kept on the build host"
+        else:
+            where, note = local, None
+        try:
+            message_id = publish(aws, topic_arn, document, where, s3.link, delivery_note=note)
+            sns = Attempt("delivered", topic_arn, f"message {message_id}")
+        except DeliveryError as e:
+            sns = Attempt("failed", topic_arn, str(e))
+    return Delivery(s3, sns)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -62,13 +121,13 @@ def presigned_link(aws: AwsContext, s3_location: str, expiry_s: int) -> str:
 
 
 def publish(aws: AwsContext, topic_arn: str, results: dict[str, Any], report_location: str | None,
-            report_link: str | None = None) -> str:
+            report_link: str | None = None, delivery_note: str | None = None) -> str:
     run = results["run"]
     try:
         response = aws.client("sns").publish(
             TopicArn=topic_arn,
             Subject=sns_text.subject(results),
-            Message=sns_text.body(results, report_location, report_link),
+            Message=sns_text.body(results, report_location, report_link, delivery_note),
             MessageAttributes={
                 "verdict": {"DataType": "String", "StringValue": run["verdict"]},
                 "task": {"DataType": "String", "StringValue": run["task"]["identifier"]},

@@ -1,7 +1,9 @@
 """Credentials for an endpoint: from the secret the endpoint names, else endpoint fields + a named password.
 
 The password lives only in :class:`Credentials` whose ``repr`` hides it; it is never logged or reported. A secret
-that cannot be read is an error (never a silent fallback to the secret's id or to an empty password).
+that cannot be read is an error (never a silent fallback to the secret's id or to an empty password). Messages
+name a secret's id and the field at fault, never a field's content: a secret's fields are typed by hand, and a
+password pasted into the wrong one would otherwise land in the report and the notification.
 """
 
 from __future__ import annotations
@@ -89,9 +91,25 @@ def resolve_credentials(aws: AwsContext, endpoint: EndpointInfo, *, password_sec
     if missing:
         raise SecretError(f"the {role} endpoint {endpoint.identifier} lacks {', '.join(missing)} "
                           f"(neither the endpoint nor {origin} provides it)")
-    try:
-        port_number = int(port)
-    except (TypeError, ValueError) as e:
-        raise SecretError(f"the {role} endpoint {endpoint.identifier}: port {port!r} is not a number") from e
+    port_origin = f"field 'port' of {origin}" if secret.get("port") else "the endpoint's port"
+    port_number = _port_number(port)
+    if port_number is None:
+        # named, not quoted: the field may hold anything, a password included
+        raise SecretError(f"the {role} endpoint {endpoint.identifier}: {port_origin} is not a port number "
+                          f"(an integer from 1 to 65535)")
     return Credentials(host=str(host), port=port_number, user=str(user), database=database,
                        password=password, ssl_mode=endpoint.ssl_mode, origin=origin)
+
+
+def _port_number(value: Any) -> int | None:
+    """A port from a secret (a number, or its decimal text) or from the endpoint; None when it is not one
+    (JSON true is not port 1)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 1 <= value <= 65535:
+        return value
+    return None

@@ -1,6 +1,9 @@
 """custom_sql: user-written query pairs, ``<sql_dir>/<name>/source.sql`` and ``target.sql``.
 
 Each file holds one read-only query (SELECT / WITH / set operation, checked with sqlglot in the side's dialect).
+A query that could act on a database is refused before it runs: calls of the functions in
+:data:`DENIED_FUNCTIONS`, ``SELECT ... INTO``, locking reads and statements nested in the query (see
+:func:`refuse_actions`); the read-only session stops writes to tables, not these.
 The two results are compared as multisets of rows (order ignored, duplicates counted, column names ignored);
 numbers compare within ``numeric_tolerance``. A pair may start with a header line
 ``-- dmsval: requires schema.table[, schema.table...]``: the case is skipped when the task does not migrate
@@ -10,6 +13,7 @@ those source tables, so one ``sql/`` folder can serve several tasks.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
 from collections import Counter
 from decimal import Decimal
@@ -30,6 +34,87 @@ TOLERANCE_MATCH_LIMIT = 5000  # unmatched rows beyond this are not paired within
 _REQUIRES = re.compile(r"^\s*--\s*dmsval:\s*requires\s+(.+)$", re.IGNORECASE | re.MULTILINE)
 _READ_ONLY_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 
+# Functions a custom query must not call: case-insensitive glob patterns over the function's own name (a schema
+# qualifier does not matter: pg_catalog.pg_sleep is pg_sleep). A read-only transaction stops writes to tables,
+# not these: they act on other sessions, take locks that outlive the transaction, wait, touch the server's files
+# or run SQL given as text. One list serves both sides: a name that is not built into one database can only be
+# a user function there, and refusing a user function with a dangerous name costs nothing. Functions that
+# merely read (IS_FREE_LOCK, NAME_CONST, txid_current_if_assigned, xpath) are allowed.
+DENIED_FUNCTIONS: tuple[str, ...] = (
+    # PostgreSQL / Redshift: signal or kill other sessions
+    "pg_terminate_backend", "pg_cancel_backend",
+    # PostgreSQL: advisory locks (session locks stay held after the read-only transaction ends)
+    "pg_advisory*", "pg_try_advisory*",
+    # PostgreSQL: server administration -- configuration, log files, WAL, backups, recovery, replication slots
+    # and origins, statistics resets
+    "pg_reload_conf", "pg_rotate_logfile", "pg_switch_wal", "pg_switch_xlog", "pg_create_*",
+    "pg_drop_replication_slot", "pg_replication_slot_advance", "pg_replication_origin_*", "pg_logical_*",
+    "pg_promote", "pg_wal_replay_*", "pg_backup_*", "pg_start_backup", "pg_stop_backup", "pg_stat_reset*",
+    "pg_log_backend_memory_contexts",
+    # PostgreSQL / Redshift: waits (hold the session and its snapshot)
+    "pg_sleep*",
+    # PostgreSQL: the server's files (adminpack's pg_file_* writes them)
+    "pg_read_file", "pg_read_binary_file", "pg_ls_*", "pg_stat_file", "pg_file_*",
+    # PostgreSQL: large objects (create, write, delete, and import/export server files)
+    "lo_*", "loread", "lowrite",
+    # PostgreSQL: other databases through dblink, session settings, transaction ids (txid_current assigns one),
+    # notifications to listeners
+    "dblink*", "set_config", "txid_current", "pg_current_xact_id", "pg_notify",
+    # PostgreSQL: run the SQL text passed as an argument, which this check never sees parsed
+    "query_to_xml*",
+    # PostgreSQL / MariaDB sequences: advance or set a sequence
+    "nextval", "setval", "next_value_for",
+    # MySQL / MariaDB: named locks (held until released or the session ends)
+    "get_lock", "release_lock", "release_all_locks",
+    # MySQL / MariaDB: waits and CPU burners
+    "sleep", "benchmark", "master_pos_wait", "source_pos_wait", "master_gtid_wait", "wait_for_executed_gtid_set",
+    "wait_until_sql_thread_after_gtids",
+    # MySQL / MariaDB: the server's files
+    "load_file",
+    # MySQL / MariaDB: lib_mysqludf_sys, which runs shell commands and sets environment on the server
+    "sys_exec", "sys_eval", "sys_get", "sys_set", "lib_mysqludf_*",
+)
+# Statements that can only act, refused wherever sqlglot finds them nested in the query (a data-modifying CTE
+# such as WITH x AS (DELETE ... RETURNING *) SELECT ... has a SELECT at its root)
+_ACTING_NODES = (exp.DML, exp.DDL, exp.Command, exp.Copy, exp.Set, exp.Use, exp.Grant, exp.Kill, exp.Transaction,
+                 exp.Commit, exp.Rollback, exp.LoadData, exp.Execute, exp.Pragma)
+_ONLY_READ = "custom queries may only read (see sql/README.md)"
+
+
+def _function_names(node: exp.Func) -> list[str]:
+    """The names a function call is known by: as written for a function sqlglot does not know (Anonymous),
+    else every SQL name of its sqlglot class (a typed node's ``.name`` is its first argument, not its name)."""
+    if isinstance(node, exp.Anonymous):
+        return [node.name]
+    try:
+        return list(type(node).sql_names())
+    except NotImplementedError:  # abstract sqlglot classes have no SQL name
+        return []
+
+
+def denied_function(name: str) -> bool:
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in DENIED_FUNCTIONS)
+
+
+def refuse_actions(statement: exp.Expression, path: Path) -> None:
+    """Raise ConfigError when the parsed query could act on the database; the walk covers every nested part
+    (subqueries, CTEs, CASE, ORDER BY, set operations)."""
+    for node in statement.walk():
+        if isinstance(node, exp.Func):
+            for name in _function_names(node):
+                if denied_function(name):
+                    raise ConfigError(f"custom SQL file {path} calls {name}(), which can act on the database; "
+                                      f"{_ONLY_READ}")
+        elif isinstance(node, exp.Into):
+            raise ConfigError(f"custom SQL file {path} uses SELECT ... INTO, which writes; {_ONLY_READ}")
+        elif isinstance(node, exp.Lock):
+            raise ConfigError(f"custom SQL file {path} uses a locking read (FOR UPDATE / FOR SHARE / LOCK IN SHARE "
+                              f"MODE), which locks rows; {_ONLY_READ}")
+        elif node is not statement and isinstance(node, _ACTING_NODES):
+            raise ConfigError(f"custom SQL file {path} holds a {node.key.upper()} statement inside the query, which "
+                              f"can act on the database; {_ONLY_READ}")
+
 
 def read_query(path: Path, dialect: str) -> str:
     """Read one query file and make sure it is a single read-only statement."""
@@ -47,6 +132,7 @@ def read_query(path: Path, dialect: str) -> str:
         raise ConfigError(f"custom SQL file {path} must hold exactly one statement, found {len(statements)}")
     if not isinstance(statements[0], _READ_ONLY_ROOTS):
         raise ConfigError(f"custom SQL file {path} must be a SELECT query (found {statements[0].key.upper()})")
+    refuse_actions(statements[0], path)
     return text
 
 

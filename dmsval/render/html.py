@@ -13,7 +13,12 @@ _STYLE = ("<style>.dmsval-case table{border-collapse:collapse;margin:4px 0}"
           ".dmsval-verdict{font-size:20px;font-weight:bold;padding:4px 10px;display:inline-block}"
           ".dmsval-verdict.failed,.dmsval-verdict.error{background:#c0392b;color:#fff}"
           ".dmsval-verdict.passed{background:#27ae60;color:#fff}.dmsval-verdict.skipped{background:#999;color:#fff}"
+          ".dmsval-verdict.incomplete{background:#e67e22;color:#fff}"
+          ".dmsval-alert{border-left:4px solid #e67e22;background:#fff4e5;padding:4px 8px;margin:6px 0}"
           "</style>")
+
+#: Marks the delivery block of the run header, rewritten in the local report once delivery has happened
+DELIVERY_MARK = "dmsval-delivery"
 
 
 def _table(header: list[str] | None, rows: list[list[Any]], css: str = "") -> str:
@@ -77,10 +82,43 @@ def run_header(run: dict[str, Any]) -> str:
     verdict = ""
     if run.get("verdict"):
         c = run["counts"]
+        missing = f', {c["missing"]} did not run' if c.get("missing") else ""
         verdict = (f'<p><span class="dmsval-verdict {escape(run["verdict"])}">{escape(run["verdict"].upper())}</span> '
-                   f'{c["passed"]} passed, {c["failed"]} failed, {c["skipped"]} skipped, {c["error"]} errors</p>')
-    return (_STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + verdict + _table(None, rows)
-            + "</div>")
+                   f'{c["passed"]} passed, {c["failed"]} failed, {c["skipped"]} skipped, {c["error"]} errors'
+                   f'{missing}</p>')
+    return (_STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + verdict + run_alerts(run)
+            + _table(None, rows) + delivery_block(run.get("delivery")) + "</div>")
+
+
+def run_alerts(run: dict[str, Any]) -> str:
+    """What makes the verdict other than the cases say: a run error, planned cases that did not run."""
+    parts = []
+    if run.get("error"):
+        error = run["error"]
+        where = f" ({escape(str(error['where']))})" if error.get("where") else ""
+        parts.append(f'<p class="dmsval-alert" id="dmsval-run-error"><b>The run could not '
+                     f'{escape(str(error.get("stage", "plan")))}</b>{where}: {escape(str(error.get("message")))}</p>')
+    missing = run.get("missing_cases") or []
+    if missing:
+        reasons = "".join(f"<li>{escape(str(r))}</li>" for r in run.get("incomplete_reasons") or [])
+        listed = "".join(f"<li><code>{escape(c)}</code></li>" for c in missing)
+        parts.append(f'<div class="dmsval-alert" id="dmsval-missing"><b>INCOMPLETE: {len(missing)} of '
+                     f'{len(run.get("planned_cases") or [])} planned cases did not run</b> &mdash; this run proves '
+                     f'nothing about them.<ul>{reasons}</ul><details><summary>cases that did not run</summary>'
+                     f'<ul>{listed}</ul></details></div>')
+    return "".join(parts)
+
+
+def delivery_block(delivery: dict[str, Any] | None) -> str:
+    """Where the files and the summary went (or why not); ``None``: delivery has not happened yet."""
+    if not delivery:
+        body = "S3 upload and SNS summary are attempted after this report is written; results.json records them."
+    else:
+        body = "; ".join(f"{escape(channel.upper())}: {escape(str(a.get('status')))}"
+                         + (f" ({escape(str(a.get('target')))})" if a.get("target") else "")
+                         + (f" &mdash; {escape(str(a.get('detail')))}" if a.get("status") == "failed" else "")
+                         for channel, a in delivery.items())
+    return f'<p id="{DELIVERY_MARK}">Delivery: {body}</p>'
 
 
 def _row_diff_fragments(details: dict[str, Any]) -> list[str]:

@@ -8,14 +8,21 @@ SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 BODY_LIMIT = 256 * 1024 - 4096  # SNS message limit is 256 KiB; keep room for attributes and encoding
 MAX_LISTED = 200  # failing cases listed before "and N more"
 
-_VERDICT_WORD = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}
+_VERDICT_WORD = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED",
+                 "incomplete": "INCOMPLETE"}
+MAX_MISSING_LISTED = 50  # missing case ids listed before "and N more"
 
 
 def subject(results: dict[str, Any]) -> str:
     run = results["run"]
     c = run["counts"]
-    text = (f"dmsval {_VERDICT_WORD[run['verdict']]}: {run['task']['identifier']} - "
-            f"{c['failed']} failed, {c['error']} errors, {c['passed']} passed")
+    if run.get("error"):
+        tail = f"run error at {run['error'].get('stage', 'planning')}"
+    elif c.get("missing"):
+        tail = f"{c['missing']} of {len(run.get('planned_cases') or [])} cases did not run, {c['failed']} failed"
+    else:
+        tail = f"{c['failed']} failed, {c['error']} errors, {c['passed']} passed"
+    text = f"dmsval {_VERDICT_WORD[run['verdict']]}: {run['task']['identifier']} - {tail}"
     # Subjects must be ASCII without newlines; trim the task name part rather than the verdict
     text = text.encode("ascii", "replace").decode().replace("\n", " ")
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
@@ -25,7 +32,8 @@ def _figures(figures: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in figures.items())
 
 
-def body(results: dict[str, Any], report_location: str | None = None, report_link: str | None = None) -> str:
+def body(results: dict[str, Any], report_location: str | None = None, report_link: str | None = None,
+         delivery_note: str | None = None) -> str:
     run = results["run"]
     c = run["counts"]
     task = run["task"]
@@ -33,11 +41,25 @@ def body(results: dict[str, Any], report_location: str | None = None, report_lin
         f"DMS validation {_VERDICT_WORD[run['verdict']]} for task {task['identifier']}",
         "",
         f"Task:      {task['arn']}",
-        f"Instance:  {task['replication_instance']}",
-        f"Type:      {task['migration_type']} (mode {run['mode']})",
+        f"Instance:  {task.get('replication_instance')}",
+        f"Type:      {task.get('migration_type')} (mode {run.get('mode')})",
         f"Run:       {run['run_id']} started {run['started_at']}",
-        f"Results:   {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped, {c['error']} errors",
+        f"Results:   {c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped, {c['error']} errors"
+        + (f", {c['missing']} did not run" if c.get("missing") else ""),
     ]
+    if run.get("error"):
+        error = run["error"]
+        lines += ["", f"The run could not {error.get('stage', 'plan')}: {error.get('message')}"]
+        if error.get("where"):
+            lines.append(f"Where:     {error['where']}")
+    missing = run.get("missing_cases") or []
+    if missing:
+        lines += ["", f"INCOMPLETE: {len(missing)} of {len(run.get('planned_cases') or [])} planned cases did not "
+                      "run, so this run proves nothing about them:"]
+        lines += [f"- {reason}" for reason in run.get("incomplete_reasons") or []]
+        lines += [f"- not run: {case_id}" for case_id in missing[:MAX_MISSING_LISTED]]
+        if len(missing) > MAX_MISSING_LISTED:
+            lines.append(f"... and {len(missing) - MAX_MISSING_LISTED} more")
     if run.get("gate"):
         lines.append(f"CDC gate:  {run['gate']['reason']}")
     bad = [case for case in results["cases"] if case["status"] in ("failed", "error")]
@@ -54,6 +76,8 @@ def body(results: dict[str, Any], report_location: str | None = None, report_lin
         reasons = sorted({case["message"] for case in skipped})
         lines += ["", "Skipped because:"] + [f"- {r}" for r in reasons[:10]]
     lines += ["", f"Report: {report_location or 'written locally (no S3 upload configured)'}"]
+    if delivery_note:
+        lines.append(f"Note:   {delivery_note}")
     if report_link:
         lines.append(f"Open:   {report_link}")
     text = "\n".join(lines) + "\n"

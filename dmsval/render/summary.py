@@ -10,7 +10,8 @@ from typing import Any
 from . import html as fragments
 
 _ORDER = {"error": 0, "failed": 1, "skipped": 2, "passed": 3}
-_COLORS = {"passed": "#1a7f37", "failed": "#c62828", "error": "#8e24aa", "skipped": "#6b6b6b"}
+_COLORS = {"passed": "#1a7f37", "failed": "#c62828", "error": "#8e24aa", "skipped": "#6b6b6b",
+           "incomplete": "#e67e22"}
 _PAGE_STYLE = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:16px 24px;color:#222;font-size:14px}
 h1{font-size:22px;margin:0 0 8px} h2{font-size:17px;margin:18px 0 6px}
@@ -36,7 +37,9 @@ def page(results: dict[str, Any], title: str = "DMS validation report") -> str:
              f'<p><span class="verdict" id="verdict" style="background:{_COLORS.get(verdict, "#444")}">'
              f"{escape(verdict.upper())}</span> "
              f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped, "
-             f"{counts['error']} errors &mdash; {len(cases)} cases</p>",
+             f"{counts['error']} errors"
+             + (f", {counts['missing']} did not run" if counts.get("missing") else "")
+             + f" &mdash; {len(cases)} cases</p>",
              fragments.run_header(run)]
     if run.get("merged_from"):
         parts.append(_inputs(run["merged_from"]))
