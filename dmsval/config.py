@@ -7,6 +7,7 @@ Precedence: command line > environment > ini > default.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,15 +30,29 @@ class OptionSpec:
         return "--" + self.name.replace("_", "-")
 
 
-def _float(value: str) -> float:
-    return float(value)
+def _float_between(low: float, high: float, message: str, *, low_inclusive: bool = True) -> Callable[[str], float]:
+    """A parser of finite numbers in [low, high] ((low, high] when not ``low_inclusive``) that says ``message``
+    otherwise. float() alone accepts "nan", "inf" and 1e12, which later crash the run or never end it."""
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError as e:
+            raise ValueError(message) from e
+        if not math.isfinite(number) or number > high or number < low or (number == low and not low_inclusive):
+            raise ValueError(message)
+        return number
+    return parse
 
 
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if number <= 0:
-        raise ValueError("must be greater than 0")
-    return number
+_tolerance = _float_between(0.0, math.inf, "must be a finite number of at least 0")
+_latency_threshold = _float_between(0.0, 86400.0, "must be a number of seconds greater than 0 and at most 86400 "
+                                                  "(1 day)", low_inclusive=False)
+# CloudWatch keeps 1-minute datapoints for 15 days; 14 leaves a day of margin
+_lookback_minutes = _float_between(0.0, 1440.0 * 14, "must be a number of minutes greater than 0 and at most 20160 "
+                                                     "(14 days)", low_inclusive=False)
+# at least 1 s: a shorter limit cannot be kept by the servers' timers or the client deadline, and every engine's
+# setting takes it (MariaDB seconds, MySQL and PostgreSQL milliseconds); fractions are fine
+_query_timeout = _float_between(1.0, 604800.0, "must be at least 1 second and at most 604800 (7 days)")
 
 
 def _int_between(low: int, high: int | None, message: str) -> Callable[[str], int]:
@@ -98,15 +113,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("mode", "auto (from the task's MigrationType and the event), full or cdc", default="auto",
                env="DMSVAL_MODE", parse=_mode),
     OptionSpec("cdc_latency_threshold", "CDC gate: seconds of CDCLatencySource/Target above which checks are skipped",
-               default=5.0, env="DMSVAL_CDC_LATENCY_THRESHOLD", parse=_positive_float),
+               default=5.0, env="DMSVAL_CDC_LATENCY_THRESHOLD", parse=_latency_threshold),
     OptionSpec("cdc_lookback_minutes", "CDC gate: how far back to read the latency metrics", default=15.0,
-               env="DMSVAL_CDC_LOOKBACK_MINUTES", parse=_positive_float),
+               env="DMSVAL_CDC_LOOKBACK_MINUTES", parse=_lookback_minutes),
     OptionSpec("checks", "comma list of checks to run (default: all registered)", default=(),
                env="DMSVAL_CHECKS", parse=_csv),
     OptionSpec("sql_dir", "folder of custom paired SQL checks (<name>/source.sql, <name>/target.sql)",
                default="sql", env="DMSVAL_SQL_DIR"),
     OptionSpec("numeric_tolerance", "custom SQL: absolute tolerance when comparing numbers", default=0.0,
-               env="DMSVAL_NUMERIC_TOLERANCE", parse=_float),
+               env="DMSVAL_NUMERIC_TOLERANCE", parse=_tolerance),
     OptionSpec("reports_dir", "where the HTML report, JUnit XML and results JSON are written", default="reports",
                env="DMSVAL_REPORTS_DIR"),
     OptionSpec("s3_uri", "upload reports to s3://bucket/prefix/<task-id>/<run-id>/", default="",
@@ -139,7 +154,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec("shard", "run only shard K of N (K/N, 1-based): a deterministic, cost-balanced subset of cases",
                default="", env="DMSVAL_SHARD", parse=_shard),
     OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
-               env="DMSVAL_QUERY_TIMEOUT", parse=_positive_float),
+               env="DMSVAL_QUERY_TIMEOUT", parse=_query_timeout),
 )
 
 
@@ -204,6 +219,8 @@ def resolve_settings(cli: dict[str, Any], ini: dict[str, Any], environ: dict[str
         if raw is None:
             values[spec.name] = spec.default
             continue
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = str(raw)  # a number passed from Python (notebook overrides) is checked like typed text
         try:
             values[spec.name] = spec.parse(raw) if isinstance(raw, str) else raw
         except ValueError as e:

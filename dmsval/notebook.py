@@ -102,6 +102,7 @@ def run_summary(results: dict[str, Any]) -> pd.DataFrame:
         ("Verdict", str(run.get("verdict") or verdict_of(counts)).upper()),
         *((status.capitalize(), counts.get(status, 0)) for status in STATUSES),
         ("Cases", len(results["cases"])),
+        ("Did not run", counts.get("missing", 0)),
         ("Mode", run.get("mode")),
         ("Run", f"{run.get('run_id')} started {run.get('started_at')}"),
         ("Source", _endpoint_text(run.get("source"))),
@@ -111,6 +112,10 @@ def run_summary(results: dict[str, Any]) -> pd.DataFrame:
     ]
     if run.get("shard"):
         rows.append(("Shard", run["shard"]))
+    if run.get("error"):
+        rows.append(("Run error", f"could not {run['error'].get('stage')}: {run['error'].get('message')}"))
+    for reason in run.get("incomplete_reasons") or []:
+        rows.append(("Incomplete", reason))
     if run.get("gate"):
         rows.append(("CDC gate", run["gate"].get("reason")))
     if run.get("merged_from"):

@@ -331,8 +331,9 @@ class Validator:
 
     def close(self) -> None:
         if self._context is not None:
-            self._context.source.close()
-            self._context.target.close()
+            for engine in (self._context.source, self._context.target):
+                engine.cancel_running()  # an interrupted run leaves no query of its own on either server
+                engine.close()
             self._context = None
 
     def run(self, case: Case, nodeid: str | None = None) -> CaseResult:

@@ -71,6 +71,12 @@ class TargetTableLock:
                 time.sleep(0.2)
         raise AssertionError(f"no query of the run waited on the lock within {deadline_s:.0f}s")
 
+    def waiting_queries(self) -> int:
+        with psycopg.connect(pg_dsn(self.database), autocommit=True) as probe:
+            row = probe.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND state = 'active' "
+                                "AND pid <> pg_backend_pid()", (self.database,)).fetchone()
+        return int(row[0]) if row else 0
+
     def release(self) -> None:
         if not self.conn.closed:
             self.conn.rollback()
@@ -174,8 +180,9 @@ def test_an_interrupted_run_reports_what_it_has_as_incomplete(migration, start_s
     lock.wait_for_blocked_query()
     os.kill(suite.process.pid, signum)
     document = wait_for_delivery(suite.reports)
-    lock.release()  # the in-flight query may now end; the process can exit
-    run = suite.finish()
+    run = suite.finish(timeout_s=60)  # exits with the lock still held: its in-flight query was cancelled
+    assert lock.waiting_queries() == 0  # no query of the interrupted run is left on the server
+    lock.release()
     assert document["run"]["verdict"] == "incomplete"
     assert "row_count[sakila.rental]" in document["run"]["missing_cases"]
     body = assert_incomplete_everywhere(run, aws, m.made.queue_url, {"row_count[sakila.rental]"})

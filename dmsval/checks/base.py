@@ -138,11 +138,12 @@ def on_both_sides(source_call: Callable[[], T], target_call: Callable[[], U]) ->
         _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dmsval-side")
     source_future = _pool.submit(source_call)
     target_future = _pool.submit(target_call)
-    # .result() re-raises the side's exception; wait for both so no query is left running unobserved
+    # .result() re-raises the side's exception; after a failure, wait for the other side so no query is left
+    # running unobserved. An interrupt (KeyboardInterrupt, SIGTERM) is not an Exception: it is not held up by a
+    # side that may wait for a long time; the run's teardown cancels the queries still running on the servers.
     try:
         source_value = source_future.result()
-    finally:
-        target_exc = target_future.exception()
-    if target_exc is not None:
-        raise target_exc
+    except Exception:
+        target_future.exception()
+        raise
     return source_value, target_future.result()

@@ -5,12 +5,14 @@ differs between databases. Nothing outside ``dmsval.engines`` asks which databas
 from __future__ import annotations
 
 import abc
+import enum
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Sequence
 
 from ..aws.secrets import Credentials
-from ..errors import EngineError
+from ..errors import ConnectionLost, EngineError, QueryTimeout
 from .catalog import ColumnInfo, TableInfo, ValueKind
 
 
@@ -18,6 +20,16 @@ from .catalog import ColumnInfo, TableInfo, ValueKind
 class QueryResult:
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+
+
+class Failure(enum.Enum):
+    """What a driver error of a running statement means (each engine reads it from its driver's codes)."""
+
+    SQL = "sql"  # the statement failed (syntax, types, permissions): an ordinary EngineError
+    TIMED_OUT = "timed out"  # the server's own limit (or our cancel) stopped the statement: it no longer runs
+    GAVE_UP = "gave up"  # the client stopped waiting (socket timeout): the statement may still run on the server
+    INTERRUPTED = "interrupted"  # someone else stopped the statement (KILL QUERY, pg_cancel_backend)
+    LOST = "lost"  # the server closed the connection (killed session, restart, network)
 
 
 class Engine(abc.ABC):
@@ -30,7 +42,13 @@ class Engine(abc.ABC):
     * ``query`` runs one statement and returns every row as a tuple of Python values (int, Decimal, float,
       str, bytes, date/datetime, bool, None) with column names as the database reports them;
     * ``list_tables`` returns the base tables (not views) of the database as (schema, table) as stored;
-    * ``table_exists`` answers for a table name already passed through ``fold_identifier``.
+    * ``table_exists`` answers for a table name already passed through ``fold_identifier``;
+    * every statement is limited to ``query_timeout_s`` on the server (so it stops there, not only in the
+      client); the client stops waiting at ``client_deadline_s()`` (a socket read timeout, or a timer where
+      the driver has none) and then stops the statement on the server itself (``_cancel_backend`` from a
+      second short-lived connection, or the protocol's cancel): a timeout never leaves work running on the
+      server. Timeouts raise :class:`QueryTimeout`, a connection the server closed
+      :class:`ConnectionLost`, both with the ``\nSQL: ...`` suffix of every query error.
     """
 
     #: short name shown in reports ("mysql", "redshift", "postgres")
@@ -45,6 +63,7 @@ class Engine(abc.ABC):
         self.query_timeout_s = query_timeout_s
         self.role = role or self.name
         self._conn: Any = None
+        self._backend_id: int | None = None  # the server's id of the session, read at connect time
         self._catalog: list[tuple[str, str]] | None = None
         self._table_info: dict[tuple[str, str], TableInfo] = {}
         self._lock = threading.Lock()  # one DB-API connection is not safe for concurrent use
@@ -55,39 +74,129 @@ class Engine(abc.ABC):
         """Open the driver connection and make the session read-only, UTF-8 (utf8mb4), UTC."""
 
     @abc.abstractmethod
+    def _session_id(self, conn: Any) -> int:
+        """The server's id of the session on ``conn`` (MySQL CONNECTION_ID(), PostgreSQL pg_backend_pid())."""
+
+    @abc.abstractmethod
     def _run(self, conn: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         """Run one read-only statement on ``conn``."""
+
+    @abc.abstractmethod
+    def _classify(self, error: BaseException) -> Failure:
+        """What a driver error raised by a statement on the current session means."""
+
+    @abc.abstractmethod
+    def _cancel_backend(self, backend_id: int) -> None:
+        """Stop the statement running in session ``backend_id``, from a second short-lived connection with the
+        same credentials (every user may stop its own sessions); raise a driver error or EngineError when the
+        statement could not be stopped."""
 
     #: driver exception classes translated into EngineError
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    def describe(self) -> str:
+    #: bound for the work of stopping a statement from outside (connect, cancel, confirm)
+    cancel_timeout_s: ClassVar[float] = 10.0
+
+    def client_deadline_s(self) -> float:
+        """Seconds the client waits for one statement before it gives up and stops it on the server itself.
+
+        A little past the server's own limit: the server's timeout error should arrive first (it says why and
+        leaves nothing running); the client deadline is the backstop for waits the server limit does not cover
+        and for a server or network that stopped answering.
+        """
+        grace = min(max(1.0, self.query_timeout_s * 0.05), 60.0)
+        return self.query_timeout_s + grace
+
+    @property
+    def backend_id(self) -> int | None:
+        """The server's id of the open session (MySQL CONNECTION_ID(), PostgreSQL pg_backend_pid()), else None."""
+        return self._backend_id
+
+    def address(self) -> str:
+        """The database as "<engine> <user>@<host>:<port>/<database>" (never a password)."""
         c = self.credentials
-        return f"{self.role} {self.name} {c.user}@{c.host}:{c.port}/{c.database or ''}"
+        return f"{self.name} {c.user}@{c.host}:{c.port}/{c.database or ''}"
+
+    def describe(self) -> str:
+        return f"{self.role} {self.address()}"
 
     def connect(self) -> None:
         if self._conn is None:
             try:
-                self._conn = self._open()
+                conn = self._open()
             except self.driver_errors as e:
-                raise EngineError(f"cannot connect to {self.describe()}: {_first_line(e)}") from e
+                # the driver's frames are dropped from the cause: a traceback shows each frame's arguments, and
+                # the driver's connect() takes the password as one (pytest prints them in long tracebacks)
+                raise EngineError(f"cannot connect to {self.describe()}: {_first_line(e)}") from _without_frames(e)
+            try:
+                self._backend_id = int(self._session_id(conn))
+            except self.driver_errors as e:
+                _close_quietly(conn, self.driver_errors)
+                raise EngineError(f"cannot read the session id on {self.describe()}: {_first_line(e)}") \
+                    from _without_frames(e)
+            self._conn = conn
 
     def close(self) -> None:
+        self._backend_id = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            try:
-                conn.close()
-            except self.driver_errors:
-                pass  # closing a broken connection: nothing left to release
+            _close_quietly(conn, self.driver_errors)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
         with self._lock:
             self.connect()
+            started = time.monotonic()
             try:
                 return self._run(self._conn, sql, params)
             except self.driver_errors as e:
-                self.close()  # the session may be unusable; the next query reconnects
-                raise EngineError(f"query failed on {self.describe()}: {_first_line(e)}\nSQL: {sql.strip()}") from e
+                raise self._failure(e, sql, time.monotonic() - started) from e
+
+    def _failure(self, error: BaseException, sql: str, elapsed_s: float) -> EngineError:
+        """The EngineError to raise for a driver error of a statement. Closes the session (it may be unusable;
+        the next query reconnects), after stopping on the server a statement the client gave up on."""
+        kind = self._classify(error)
+        if kind is Failure.INTERRUPTED and elapsed_s >= self.query_timeout_s:
+            # Redshift reports its statement_timeout as a cancel "on user's request", like a cancel from outside
+            kind = Failure.TIMED_OUT
+        outcome = "the query was stopped on the server"
+        if kind is Failure.GAVE_UP:
+            outcome = self._stop_on_server()  # before close: the id belongs to this session
+        self.close()
+        suffix = f"\nSQL: {sql.strip()}"
+        if kind in (Failure.TIMED_OUT, Failure.GAVE_UP):
+            return QueryTimeout(f"timed out after {_seconds(self.query_timeout_s)} s on the {self.role} "
+                                f"({self.address()}); {outcome}{suffix}")
+        if kind is Failure.LOST:
+            # the driver's own text misleads here: pymysql says "(0, '')", redshift_connector blames its timeout
+            return ConnectionLost(f"the {self.role} connection was closed by the server (killed?) while a query ran "
+                                  f"on {self.address()}{suffix}")
+        if kind is Failure.INTERRUPTED:
+            return ConnectionLost(f"the {self.role} query was interrupted by the server (killed?) while it ran on "
+                                  f"{self.address()}{suffix}")
+        return EngineError(f"query failed on {self.describe()}: {_first_line(error)}{suffix}")
+
+    def cancel_running(self) -> None:
+        """Stop, from outside, a statement another thread is running on this engine (an interrupted run must not
+        leave its queries running on the server, nor wait for them to end). Best effort: nothing to report to."""
+        backend_id = self._backend_id
+        if backend_id is None or not self._lock.locked():
+            return
+        try:
+            self._cancel_backend(backend_id)
+        except (*self.driver_errors, EngineError):
+            pass  # the session may already be gone; closing the connection ends it anyway
+
+    def _stop_on_server(self) -> str:
+        """Stop the current session's statement from outside; says how that went, for the timeout message."""
+        backend_id = self._backend_id
+        if backend_id is None:
+            return "the query could not be stopped on the server (its session id is unknown)"
+        try:
+            self._cancel_backend(backend_id)
+        except (*self.driver_errors, EngineError) as e:
+            return (f"stopping the query on the server failed ({_first_line(e)}); it may still run in session "
+                    f"{backend_id}")
+        return "the query was stopped on the server"
 
     # -- SQL fragments ------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -169,6 +278,47 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def int_div(self, numerator_sql: str, denominator: int) -> str:
         """SQL expression: floor division of a non-negative integer expression by a positive integer."""
+
+
+def _close_quietly(conn: Any, errors: tuple[type[BaseException], ...]) -> None:
+    try:
+        conn.close()
+    except errors:
+        pass  # closing a broken connection: nothing left to release
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"  # 2 -> "2", 2.5 -> "2.5"
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether a driver error comes from a socket timeout (the client stopped waiting), however the driver
+    wrapped it: raised from it (pymysql), or carried as an argument (redshift_connector)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        e = pending.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, TimeoutError):  # socket.timeout is TimeoutError
+            return True
+        pending += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
+    return False
+
+
+def _without_frames(error: BaseException) -> BaseException:
+    """``error`` and every exception chained to it, stripped of their tracebacks (kept: types and messages)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
+        pending += [current.__cause__, current.__context__]
+    return error
 
 
 def _first_line(error: BaseException) -> str:

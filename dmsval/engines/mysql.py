@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any, Sequence
 
 import pymysql
@@ -9,10 +11,27 @@ import pymysql.converters
 import pymysql.cursors
 
 from ..errors import EngineError
-from .base import Engine, QueryResult, _first_line
+from .base import Engine, Failure, QueryResult, timed_out
 from .catalog import ColumnInfo, TableInfo, ValueKind
 
 _SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
+
+# Server error codes (MySQL and MariaDB share the numbering below 1900 and the client's 2xxx)
+_TIMEOUT_CODES = frozenset({
+    1969,  # MariaDB ER_STATEMENT_TIMEOUT: max_statement_time exceeded
+    3024,  # MySQL ER_QUERY_TIMEOUT: max_execution_time exceeded
+    1205,  # ER_LOCK_WAIT_TIMEOUT: lock_wait_timeout (metadata locks) / innodb_lock_wait_timeout, set to the limit
+})
+_LOST_CODES = frozenset({
+    2006,  # CR_SERVER_GONE_ERROR
+    2013,  # CR_SERVER_LOST (without a socket timeout behind it: the server closed the connection)
+    2055,  # CR_SERVER_LOST_EXTENDED
+    1927,  # MariaDB ER_CONNECTION_KILLED
+    4031,  # MySQL 8 ER_CLIENT_INTERACTION_TIMEOUT: disconnected by the server
+})
+_INTERRUPTED_CODE = 1317  # ER_QUERY_INTERRUPTED: KILL QUERY from another session
+_UNKNOWN_THREAD = 1094  # ER_NO_SUCH_THREAD: KILL QUERY of a session that has already ended
+_UNKNOWN_VARIABLE = 1193  # ER_UNKNOWN_SYSTEM_VARIABLE: a server without that limit (MySQL < 5.7.8)
 
 
 class MySQLEngine(Engine):
@@ -21,35 +40,129 @@ class MySQLEngine(Engine):
     sqlglot_dialect = "mysql"
     driver_errors = (pymysql.MySQLError,)
 
-    def _open(self) -> Any:
+    #: "mariadb" or "mysql", read with SELECT VERSION() when a session opens (the statement limits differ)
+    flavour: str = ""
+
+    def _connect_driver(self, connect_timeout: float, read_timeout: float) -> Any:
         c = self.credentials
-        conn = pymysql.connect(
+        return pymysql.connect(
             host=c.host, port=c.port, user=c.user, password=c.password, database=c.database or None,
             # utf8mb4: with 3-byte utf8 the server turns 4-byte characters (emoji) into '?', a false alarm
             charset="utf8mb4",
-            connect_timeout=30,
-            read_timeout=int(self.query_timeout_s),
+            connect_timeout=connect_timeout,
+            # the client's deadline (pymysql takes fractional seconds): past it the socket read fails and the
+            # statement is stopped with KILL QUERY from a second connection (Engine._failure)
+            read_timeout=read_timeout,
+            write_timeout=read_timeout,
             autocommit=True,
             ssl={"ssl": {}} if c.ssl_mode not in ("none", "") else None,
             # TIMESTAMP values are stored in UTC and DMS writes them to Redshift in UTC: read them in UTC
             init_command="SET time_zone = '+00:00'",
         )
+
+    def _open(self) -> Any:
+        conn = self._connect_driver(30, self.client_deadline_s())
+        try:
+            self._prepare_session(conn)
+        except self.driver_errors:
+            conn.close()
+            raise
+        return conn
+
+    def _prepare_session(self, conn: Any) -> None:
         with conn.cursor() as cur:
             # every transaction of this session, autocommit ones included, refuses writes
             cur.execute("SET SESSION TRANSACTION READ ONLY")
-        return conn
+            cur.execute("SELECT VERSION()")
+            row = cur.fetchone()
+            self.flavour = "mariadb" if row and "mariadb" in str(row[0]).lower() else "mysql"
+            for statement in self._limit_statements():
+                try:
+                    cur.execute(statement)
+                except pymysql.err.OperationalError as e:
+                    if e.args[0] != _UNKNOWN_VARIABLE:
+                        raise
+                    # an older server without this limit: the client deadline (read_timeout + KILL QUERY)
+                    # still stops the statement, only later
+
+    def _limit_statements(self) -> list[str]:
+        """Session settings that make the server itself stop a statement at --query-timeout."""
+        limit = self.query_timeout_s
+        lock_s = max(1, math.ceil(limit))  # whole seconds only
+        statements = [
+            # a metadata lock wait (a pending ALTER, LOCK TABLES ... WRITE) and a row lock wait end at the limit
+            # too, with their own error instead of waiting the servers' default of a year / 50 s
+            f"SET SESSION lock_wait_timeout = {lock_s}",
+            f"SET SESSION innodb_lock_wait_timeout = {lock_s}",
+        ]
+        if self.flavour == "mariadb":
+            # seconds, fractional; every statement (MariaDB 10.1+)
+            statements.append(f"SET SESSION max_statement_time = {limit:.3f}")
+        else:
+            # milliseconds; SELECT statements only, which is all a validation runs (MySQL 5.7.8+, Aurora MySQL)
+            statements.append(f"SET SESSION max_execution_time = {math.ceil(limit * 1000)}")
+        return statements
+
+    def _session_id(self, conn: Any) -> int:
+        with conn.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            return int(cur.fetchone()[0])
 
     def _run(self, conn: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         with conn.cursor() as cur:
             # a read-only transaction around every statement: the session default alone could be switched
             # back by a statement (SET SESSION TRANSACTION READ WRITE)
             cur.execute("START TRANSACTION READ ONLY")
+            failed = False
             try:
                 cur.execute(sql, params)
                 columns = tuple(d[0] for d in cur.description or ())
                 return QueryResult(columns, list(cur.fetchall()))
+            except self.driver_errors:
+                # no ROLLBACK: Engine.query closes the session, which ends the transaction; on a timed-out or
+                # killed connection a ROLLBACK would only replace the real error with pymysql's "(0, '')"
+                failed = True
+                raise
             finally:
-                cur.execute("ROLLBACK")
+                if not failed:
+                    cur.execute("ROLLBACK")
+
+    def _classify(self, error: BaseException) -> Failure:
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        if code in _TIMEOUT_CODES:
+            return Failure.TIMED_OUT
+        if code == 2013 and timed_out(error):
+            return Failure.GAVE_UP  # pymysql's read_timeout: the server may still be running the statement
+        if code in _LOST_CODES or (isinstance(error, pymysql.err.InterfaceError) and code == 0):
+            return Failure.LOST  # code 0: pymysql's "(0, '')", a statement on a connection already closed
+        if code == _INTERRUPTED_CODE:
+            return Failure.INTERRUPTED
+        return Failure.SQL
+
+    def _cancel_backend(self, backend_id: int) -> None:
+        conn = self._connect_driver(self.cancel_timeout_s, self.cancel_timeout_s)
+        try:
+            with conn.cursor() as cur:
+                try:
+                    cur.execute(f"KILL QUERY {int(backend_id)}")
+                except pymysql.err.OperationalError as e:
+                    if e.args[0] != _UNKNOWN_THREAD:
+                        raise
+                    return  # the session has ended already, and its statement with it
+                # KILL QUERY only flags the statement; it ends at the server's next check. Confirm it did (a
+                # user sees its own sessions in the process list without the PROCESS privilege).
+                deadline = time.monotonic() + self.cancel_timeout_s
+                while True:
+                    cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %s AND "
+                                "COMMAND NOT IN ('Sleep', 'Killed')", (int(backend_id),))
+                    if not cur.fetchone()[0]:
+                        return
+                    if time.monotonic() > deadline:
+                        raise EngineError(f"session {backend_id} still ran its statement "
+                                          f"{self.cancel_timeout_s:g} s after KILL QUERY")
+                    time.sleep(0.1)
+        finally:
+            conn.close()
 
     def quote(self, identifier: str) -> str:
         # '%' doubled: SQL built from identifiers always runs with a parameter tuple, which pymysql %-formats
@@ -159,6 +272,7 @@ class MySQLEngine(Engine):
         with self._lock:
             self.connect()
             finished = False
+            started = time.monotonic()
             try:
                 cur = self._conn.cursor(pymysql.cursors.SSCursor)
                 cur.execute("START TRANSACTION READ ONLY")
@@ -172,7 +286,7 @@ class MySQLEngine(Engine):
                 cur.close()
                 finished = True
             except self.driver_errors as e:
-                raise EngineError(f"query failed on {self.describe()}: {_first_line(e)}\nSQL: {sql.strip()}") from e
+                raise self._failure(e, sql, time.monotonic() - started) from e
             finally:
                 if not finished:
                     # stopped early or failed: an unread unbuffered result blocks the session, drop it instead

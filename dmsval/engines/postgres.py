@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import math
+import threading
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import psycopg
 
-from .base import Engine, QueryResult
+from .base import Engine, Failure, QueryResult, timed_out
 from .catalog import ColumnInfo, TableInfo, ValueKind
 from .mysql import float_canonical
 
@@ -26,18 +29,81 @@ class PostgresFamilyEngine(Engine):
         cur = conn.cursor()
         try:
             cur.execute("BEGIN READ ONLY")
+            failed = False
             try:
-                self._execute(cur, sql, params)
+                with self._client_deadline(conn):
+                    self._execute(cur, sql, params)
                 columns = tuple(_column_name(d[0]) for d in cur.description or ())
                 rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+            except self.driver_errors:
+                # no ROLLBACK: Engine.query closes the session, which ends the transaction; on a timed-out or
+                # terminated connection a ROLLBACK would only replace the real error with "connection is closed"
+                failed = True
+                raise
             finally:
-                cur.execute("ROLLBACK")
+                if not failed:
+                    cur.execute("ROLLBACK")
         finally:
             cur.close()
         return QueryResult(columns, rows)
 
     def _execute(self, cur: Any, sql: str, params: Sequence[Any] | None) -> None:
         cur.execute(sql, params) if params else cur.execute(sql)
+
+    @contextlib.contextmanager
+    def _client_deadline(self, conn: Any) -> Iterator[None]:
+        """Bound the client's wait for one statement (drivers without a socket timeout); none by default."""
+        yield
+
+    def _timeout_ms(self) -> int:
+        return max(1, math.ceil(self.query_timeout_s * 1000))  # the settings take whole milliseconds
+
+    def _session_id(self, conn: Any) -> int:
+        cur = conn.cursor()
+        try:
+            cur.execute("SELECT pg_backend_pid()")
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+    @staticmethod
+    def _error_state(error: BaseException) -> tuple[str | None, str]:
+        """(SQLSTATE, primary message) of a driver error; (None, "") when the server sent none."""
+        return None, ""
+
+    def _connection_broken(self, error: BaseException) -> bool:
+        """Whether a driver error without an SQLSTATE means the connection is gone."""
+        return False
+
+    def _classify(self, error: BaseException) -> Failure:
+        if timed_out(error):
+            return Failure.GAVE_UP  # the socket timeout: the statement may still run on the server
+        code, message = self._error_state(error)
+        if code == "57014":  # query_canceled
+            return Failure.TIMED_OUT if "statement timeout" in message else Failure.INTERRUPTED
+        if code == "55P03":  # lock_not_available: lock_timeout (dmsval never asks for NOWAIT locks)
+            return Failure.TIMED_OUT
+        if code and code.startswith(("57P", "08")):  # admin/crash shutdown, connection exceptions
+            return Failure.LOST
+        if self._connection_broken(error):
+            return Failure.LOST
+        return Failure.SQL
+
+    def _cancel_backend(self, backend_id: int) -> None:
+        # pg_cancel_backend from a second session of the same user (allowed for one's own sessions on
+        # PostgreSQL and Redshift); it only signals, and a backend that has already ended is fine too
+        conn = self._connect_driver(self.cancel_timeout_s)
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT pg_cancel_backend(%s)", (int(backend_id),))
+            cur.fetchall()
+            cur.close()
+        finally:
+            conn.close()
+
+    def _connect_driver(self, connect_timeout: float) -> Any:
+        """A driver connection with the engine's credentials, autocommit, without the session settings."""
+        raise NotImplementedError
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
@@ -130,18 +196,64 @@ class PostgresEngine(PostgresFamilyEngine):
     dms_engine_names = ("postgres", "aurora-postgresql")
     sqlglot_dialect = "postgres"
     driver_errors = (psycopg.Error,)
+    _gave_up = False  # set when the client deadline of the running statement passed (see _client_deadline)
 
     def _execute(self, cur: Any, sql: str, params: Sequence[Any] | None) -> None:
         # prepare=True: the extended protocol, which refuses several ';'-separated statements (the simple
         # protocol would run "ROLLBACK; INSERT ..." and escape BEGIN READ ONLY); '%' stays literal without params
         cur.execute(sql, params or None, prepare=True)
 
-    def _open(self) -> Any:
+    def _connect_driver(self, connect_timeout: float, options: str = "") -> Any:
         c = self.credentials
-        conn = psycopg.connect(
+        return psycopg.connect(
             host=c.host, port=c.port, user=c.user, password=c.password, dbname=c.database or "postgres",
-            sslmode="prefer" if c.ssl_mode in ("none", "") else c.ssl_mode, connect_timeout=30,
-            client_encoding="UTF8", autocommit=True,
-            options=f"-c statement_timeout={int(self.query_timeout_s * 1000)} -c TimeZone=UTC",
+            sslmode="prefer" if c.ssl_mode in ("none", "") else c.ssl_mode,
+            connect_timeout=max(2, math.ceil(connect_timeout)),  # libpq: whole seconds, at least 2
+            client_encoding="UTF8", autocommit=True, options=options or None,
         )
-        return conn
+
+    def _open(self) -> Any:
+        ms = self._timeout_ms()
+        # statement_timeout stops a statement on the server; lock_timeout ends a lock wait (e.g. behind an
+        # ACCESS EXCLUSIVE lock) with its own error rather than as part of the statement's time
+        return self._connect_driver(30, f"-c statement_timeout={ms} -c lock_timeout={ms} -c TimeZone=UTC")
+
+    @contextlib.contextmanager
+    def _client_deadline(self, conn: Any) -> Iterator[None]:
+        # psycopg has no read timeout: a timer sends the protocol's cancel request (no second login) when the
+        # client deadline passes, should the server's own limits not have ended the statement by then
+        self._gave_up = False
+
+        def give_up() -> None:
+            self._gave_up = True
+            try:
+                conn.cancel_safe(timeout=self.cancel_timeout_s)
+            except psycopg.Error:
+                pass  # the server cannot be reached to cancel: the wait ends when its connection breaks
+
+        timer = threading.Timer(self.client_deadline_s(), give_up)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            # a cancel being sent must be delivered before the session runs anything else (it would stop that)
+            timer.join()
+
+    @staticmethod
+    def _error_state(error: BaseException) -> tuple[str | None, str]:
+        if isinstance(error, psycopg.Error) and error.diag is not None:
+            return error.sqlstate, error.diag.message_primary or ""
+        return None, ""
+
+    def _connection_broken(self, error: BaseException) -> bool:
+        # libpq's own errors ("server closed the connection unexpectedly") carry no SQLSTATE; psycopg marks
+        # the connection closed then
+        return self._conn is not None and bool(self._conn.closed)
+
+    def _classify(self, error: BaseException) -> Failure:
+        kind = super()._classify(error)
+        if kind is Failure.INTERRUPTED and self._gave_up:
+            return Failure.TIMED_OUT  # our own deadline's cancel stopped it
+        return kind

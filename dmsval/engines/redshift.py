@@ -12,6 +12,10 @@ import redshift_connector
 
 from .postgres import PostgresFamilyEngine
 
+# redshift_connector's InterfaceError texts that mean the socket is gone (it also uses InterfaceError for
+# client-side mistakes such as an unsupported '%' placeholder, which are ordinary SQL errors)
+_CLOSED_SOCKET_TEXTS = ("server socket closed", "connection is closed", "communication error")
+
 
 class RedshiftEngine(PostgresFamilyEngine):
     name = "redshift"
@@ -19,7 +23,7 @@ class RedshiftEngine(PostgresFamilyEngine):
     sqlglot_dialect = "redshift"
     driver_errors = (redshift_connector.Error, OSError)
 
-    def _open(self) -> Any:
+    def _connect_driver(self, connect_timeout: float) -> Any:
         c = self.credentials
         ssl = c.ssl_mode not in ("none", "")
         # redshift_connector knows only verify-ca / verify-full; the endpoint's "require" (encrypt, do not
@@ -27,16 +31,40 @@ class RedshiftEngine(PostgresFamilyEngine):
         sslmode = "verify-full" if c.ssl_mode == "verify-full" else "verify-ca"
         conn = redshift_connector.connect(
             host=c.host, port=c.port, user=c.user, password=c.password, database=c.database or "dev",
-            ssl=ssl, sslmode=sslmode, timeout=30,
+            ssl=ssl, sslmode=sslmode, timeout=connect_timeout,
         )
         conn.autocommit = True  # explicit BEGIN READ ONLY ... ROLLBACK around each statement instead
-        cur = conn.cursor()
-        try:
-            cur.execute(f"SET statement_timeout TO {int(self.query_timeout_s * 1000)}")
-            cur.execute("SET timezone TO 'UTC'")
-        finally:
-            cur.close()
         return conn
+
+    def _open(self) -> Any:
+        conn = self._connect_driver(30)
+        # redshift_connector's `timeout` is the socket's timeout for the whole session, not only the connect:
+        # left at 30 s, every statement running longer failed with "timed out". Past the connect it becomes
+        # the client's deadline (the driver has no other knob; pinned 2.2.0 keeps the socket in `_usock`).
+        conn._usock.settimeout(self.client_deadline_s())
+        try:
+            cur = conn.cursor()
+            # Redshift has statement_timeout but no lock_timeout: a lock wait counts against the statement's
+            # time, and the client deadline (pg_cancel_backend from a second session) is the backstop
+            cur.execute(f"SET statement_timeout TO {self._timeout_ms()}")
+            cur.execute("SET timezone TO 'UTC'")
+            cur.close()
+        except self.driver_errors:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _error_state(error: BaseException) -> tuple[str | None, str]:
+        # a server error arrives as the ErrorResponse's fields: {'C': SQLSTATE, 'M': message, ...}
+        fields = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+        return fields.get("C"), str(fields.get("M", ""))
+
+    def _connection_broken(self, error: BaseException) -> bool:
+        if isinstance(error, OSError):
+            return True  # reset, broken pipe, "cannot read from timed out object"
+        text = str(error.args[0]) if error.args else ""
+        return isinstance(error, redshift_connector.InterfaceError) and any(t in text for t in _CLOSED_SOCKET_TEXTS)
 
     def fold_identifier(self, identifier: str) -> str:
         # Redshift stores identifiers in lowercase (enable_case_sensitive_identifier is off by default),
