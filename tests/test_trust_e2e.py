@@ -282,3 +282,32 @@ def test_results_json_is_as_readable_as_the_other_reports(migration, run_suite):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run.reports.iterdir()
              if p.name in ("results.json", "report.html", "junit.xml")}
     assert len(modes) == 3 and len(set(modes.values())) == 1, modes
+
+
+def test_a_refused_target_login_is_a_reported_run_error(migration, run_suite, aws, redshift_shim):
+    m = migration("clean")
+    aws.client("secretsmanager").put_secret_value(SecretId="task-clean/target", SecretString=json.dumps(
+        {"username": "no_such_role_x", "password": "Wr0ng-Pass-77", "host": "127.0.0.1",
+         "port": redshift_shim.port, "dbname": m.database}))
+    results = planning_failure(run_suite(*delivery_args(m), event=m.event), aws, m, "target endpoint")
+    assert results["run"]["error"]["stage"] == "connect to the target"
+    assert "no_such_role_x" in results["run"]["error"]["message"]
+
+
+def test_masked_values_never_leak_through_database_error_text(migration, run_suite, aws, tmp_path):
+    """A value quoted in a database error (here: a failed cast of a planted e-mail) is hidden like any row value."""
+    planted = "leak.canary@example.org"
+    m = migration("masking", [f"UPDATE sakila.customer SET email = '{planted}' WHERE customer_id = 9"])
+    pair = tmp_path / "sql" / "cast_email"
+    pair.mkdir(parents=True)
+    (pair / "source.sql").write_text("SELECT customer_id FROM sakila.customer WHERE customer_id = 9")
+    (pair / "target.sql").write_text("SELECT CAST(email AS INTEGER) FROM sakila.customer WHERE customer_id = 9")
+    run = run_suite(*delivery_args(m), "--mask-values", "--sql-dir", str(tmp_path / "sql"), "--checks",
+                    "custom_sql,row_diff", event=m.event)
+    by_id = {c["case_id"]: c for c in run.results["cases"]}
+    assert by_id["custom_sql[cast_email]"]["status"] == "error"
+    assert "invalid input syntax for type integer" in by_id["custom_sql[cast_email]"]["message"]
+    assert by_id["row_diff[sakila.customer]"]["status"] == "failed"  # the planted change is still found
+    bodies = [msg["Message"] for msg in delivered_messages(aws, m.made.queue_url)]
+    assert len(bodies) == 1 and "custom_sql[cast_email]" in bodies[0]
+    assert_no_secret(every_output(run, aws, m.made.bucket, bodies), planted, PASSWORD)
