@@ -52,6 +52,7 @@ class RunState:
         # what the verdict is computed against (controller only): this invocation's share of the planned cases
         self.planned: list[str] = plan.planned_ids(settings) if controller else []
         self.crashed: list[str] = []  # case ids whose xdist worker died while running them
+        self.case_ids: dict[str, str] = {}  # pytest's (escaped) parameter id -> case id, set by pytest_configure
         self.document: dict[str, Any] | None = None  # the results document, once written
         self.results_path: Path | None = None
 
@@ -111,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except DmsvalError as e:
         raise pytest.UsageError(f"dmsval: {redaction.scrub(str(e))}") from e
     state = RunState(settings, plan, controller=not hasattr(config, "workerinput"))
+    state.case_ids = {param_id_of(case_id, config): case_id for case_id in state.planned}
     config.stash[_STATE] = state
     if state.controller:
         config.pluginmanager.register(ResultCollector(state), "dmsval-results")
@@ -303,14 +305,14 @@ def _html_extras() -> Any:
     return extras
 
 
-def _case_from_report(report: pytest.TestReport) -> CaseResult | None:
+def _case_from_report(report: pytest.TestReport, case_ids: dict[str, str]) -> CaseResult | None:
     raw = getattr(report, "dmsval_case", None)
     if raw:
         return CaseResult.from_dict(json.loads(raw))
     if report.when == "call" or (report.when in ("setup", "teardown") and report.failed) \
             or (report.when == "setup" and report.skipped):
         # the case never reached the validator (e.g. a fixture error): record it from the pytest report
-        case_id = case_id_of(report.nodeid)
+        case_id = case_id_of(report.nodeid, case_ids)
         check = case_id.split("[", 1)[0]
         status = "skipped" if report.skipped else "error"
         message = report.longreprtext.strip().splitlines()[-1] if report.longreprtext.strip() else report.outcome
@@ -320,9 +322,22 @@ def _case_from_report(report: pytest.TestReport) -> CaseResult | None:
     return None
 
 
-def case_id_of(nodeid: str) -> str:
-    """``tests_validation/test_validation.py::test_check[row_count[sakila.film]]`` -> ``row_count[sakila.film]``."""
-    return nodeid.split("[", 1)[-1][:-1] if "[" in nodeid else nodeid
+def case_id_of(nodeid: str, case_ids: dict[str, str]) -> str:
+    """``tests_validation/test_validation.py::test_check[row_count[sakila.film]]`` -> ``row_count[sakila.film]``.
+
+    ``case_ids`` maps pytest's parameter ids back to case ids: pytest ASCII-escapes ids, so a table named
+    ``größe`` appears as ``gr\\xf6\\xdfe`` in node ids."""
+    param = nodeid.split("[", 1)[-1][:-1] if "[" in nodeid else nodeid
+    return case_ids.get(param, param)
+
+
+def param_id_of(case_id: str, config: pytest.Config) -> str:
+    """The id pytest shows for a case (its parametrize id, ASCII-escaped unless the user disabled escaping)."""
+    if config.getini("disable_test_id_escaping_and_forfeit_all_rights_to_community_support"):
+        return case_id
+    from _pytest.compat import ascii_escaped  # the escaping pytest applies to ids (pytest is pinned)
+
+    return ascii_escaped(case_id)
 
 
 class ResultCollector:
@@ -338,9 +353,9 @@ class ResultCollector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         _scrub_report(report)  # before the terminal, JUnit and HTML plugins see it
         if report.when == "???":  # xdist: the worker died while running this case; it has no result
-            self.state.crashed.append(case_id_of(report.nodeid))
+            self.state.crashed.append(case_id_of(report.nodeid, self.state.case_ids))
             return
-        result = _case_from_report(report)
+        result = _case_from_report(report, self.state.case_ids)
         if result is not None and (report.nodeid not in self.state.cases or result.status == "error"):
             self.state.cases[report.nodeid] = result
 
@@ -398,8 +413,9 @@ class ResultCollector:
         for case_id in run["missing_cases"]:
             if case_id in self.state.crashed:
                 continue  # xdist already reported the crash as an error of this case
-            nodeid = f"{SUITE_DIR}/test_validation.py::test_check[{case_id}]"
-            location = (f"{SUITE_DIR}/test_validation.py", None, f"test_check[{case_id}]")
+            param = param_id_of(case_id, session.config)
+            nodeid = f"{SUITE_DIR}/test_validation.py::test_check[{param}]"
+            location = (f"{SUITE_DIR}/test_validation.py", None, f"test_check[{param}]")
             for when, outcome, longrepr in (("setup", "failed", f"INCOMPLETE: planned case did not run ({reason})"),
                                             ("teardown", "passed", None)):
                 xml.pytest_runtest_logreport(pytest.TestReport(nodeid, location, {}, outcome, longrepr, when))

@@ -18,14 +18,14 @@ import signal
 import subprocess
 import sys
 import time
-from xml.etree import ElementTree
 from pathlib import Path
 from typing import Any, Iterator
+from xml.etree import ElementTree
 
 import psycopg
 import pymysql
-from psycopg import sql
 import pytest
+from psycopg import sql
 from pymysql.constants import CLIENT
 
 from dmsval.aws.clients import AwsContext
@@ -414,11 +414,6 @@ def test_html_in_table_names_and_values_is_escaped_in_the_report_and_plain_in_sn
     assert_no_secret(every_output(run, aws, made.bucket, [body]), PASSWORD)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dmsval/plugin.py ResultCollector.pytest_runtest_logreport records a crashed case by case_id_of(report.nodeid), "
-    "but pytest ASCII-escapes parametrize ids in node ids (ü -> \\xfc): the crashed case of a table with a non-ASCII "
-    "name is not matched to its planned id, so the incomplete reasons name an escaped id and add a false "
-    "'1 planned case(s) were not run (deselected with -k/-m ...)', and JUnit reports the case twice"))
 def test_a_crashed_worker_on_a_non_ascii_table_is_reported_as_that_crash(own_source, aws, start_suite,
                                                                          target_lock, redshift_shim):
     target = filtered_copy(own_source)

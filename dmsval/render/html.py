@@ -44,6 +44,10 @@ def case_fragment(case: dict[str, Any]) -> str:
             parts.append(f"<p>Rows {side.replace('_', ' ')} (first {len(rows)}):</p>")
             parts.append(_table(columns or [f"c{i + 1}" for i in range(len(rows[0]))], rows, "diff"))
     parts += _row_diff_fragments(details)
+    for diagnosis in details.get("diagnoses") or []:
+        parts.append(f'<p class="dmsval-alert dmsval-diagnosis"><b>Diagnosis</b> {escape(diagnosis_text(diagnosis))}</p>')
+    for note in details.get("notes") or []:
+        parts.append(f'<p class="dmsval-note">Note: {escape(str(note))}</p>')
     if details.get("dms"):
         shown = {k: v for k, v in details["dms"].items() if k not in ("SchemaName", "TableName")}
         parts.append("<p>DMS table statistics:</p>" + _table(list(shown), [list(shown.values())]))
@@ -88,6 +92,14 @@ def run_header(run: dict[str, Any]) -> str:
                    f'{missing}</p>')
     return (_STYLE + '<div class="dmsval-case"><h2>DMS validation run</h2>' + verdict + run_alerts(run)
             + _table(None, rows) + delivery_block(run.get("delivery")) + "</div>")
+
+
+def diagnosis_text(diagnosis: dict[str, Any]) -> str:
+    """"email: 459 of 603 rows differ; all consistent with ...; likely cause: ..." from a Diagnosis dict."""
+    counted = (f"{diagnosis['differing']} of {diagnosis['compared']} rows differ"
+               if diagnosis.get("differing") is not None and diagnosis.get("compared") is not None
+               else f"{diagnosis.get('sampled')} sampled differences")
+    return (f"{diagnosis['column']}: {counted}; {diagnosis['summary']}; likely cause: {diagnosis['likely_cause']}")
 
 
 def run_alerts(run: dict[str, Any]) -> str:

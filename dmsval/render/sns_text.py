@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .html import diagnosis_text
+
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 BODY_LIMIT = 256 * 1024 - 4096  # SNS message limit is 256 KiB; keep room for attributes and encoding
 MAX_LISTED = 200  # failing cases listed before "and N more"
@@ -69,6 +71,8 @@ def body(results: dict[str, Any], report_location: str | None = None, report_lin
             table = case.get("target_table") or case["subject"]
             detail = _figures(case["figures"]) if case["figures"] else case["message"]
             lines.append(f"- {case['status'].upper()} {case['case_id']} -> {table}: {detail}")
+            for diagnosis in (case.get("details") or {}).get("diagnoses") or []:
+                lines.append(f"    diagnosis: {diagnosis_text(diagnosis)}")
         if len(bad) > MAX_LISTED:
             lines.append(f"... and {len(bad) - MAX_LISTED} more")
     skipped = [case for case in results["cases"] if case["status"] == "skipped"]

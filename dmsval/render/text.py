@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .html import diagnosis_text
+
 SAMPLE_LINES = 10
 
 
@@ -23,6 +25,8 @@ def case_text(case: dict[str, Any]) -> str:
             if len(rows) > SAMPLE_LINES:
                 lines.append(f"  ... and {len(rows) - SAMPLE_LINES} more in the report")
     lines += _row_diff_lines(details)
+    lines += [f"diagnosis: {diagnosis_text(d)}" for d in details.get("diagnoses") or []]
+    lines += [f"note: {note}" for note in details.get("notes") or []]
     return "\n".join(lines)
 
 
