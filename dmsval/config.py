@@ -66,7 +66,7 @@ def _int_between(low: int, high: int | None, message: str) -> Callable[[str], in
 
 
 _positive_int = _int_between(1, None, "must be a whole number greater than 0")
-_digits = _int_between(1, 15, "must be between 1 and 15 significant digits")
+_digits = _int_between(1, 17, "must be between 1 and 17 significant digits")
 _expiry = _int_between(1, 604800, "must be between 1 and 604800 seconds (7 days, the SigV4 limit)")
 
 
@@ -135,9 +135,10 @@ OPTIONS: tuple[OptionSpec, ...] = (
                env="DMSVAL_TARGET_PASSWORD_SECRET"),
     OptionSpec("target_password_env", "environment variable holding the target password (endpoint without secret)",
                env="DMSVAL_TARGET_PASSWORD_ENV"),
-    OptionSpec("float_digits", "row_diff: significant digits compared for FLOAT (REAL) columns", default=6,
-               env="DMSVAL_FLOAT_DIGITS", parse=_digits),
-    OptionSpec("double_digits", "row_diff: significant digits compared for DOUBLE columns", default=7,
+    # a REAL needs 9 significant digits to round-trip, a DOUBLE 17: a faithful copy keeps the exact binary value
+    OptionSpec("float_digits", "row_diff, aggregates: significant digits compared for FLOAT (REAL) columns",
+               default=9, env="DMSVAL_FLOAT_DIGITS", parse=_digits),
+    OptionSpec("double_digits", "row_diff, aggregates: significant digits compared for DOUBLE columns", default=17,
                env="DMSVAL_DOUBLE_DIGITS", parse=_digits),
     OptionSpec("segment_rows", "row_diff: rows per checksum segment", default=2000, env="DMSVAL_SEGMENT_ROWS",
                parse=_positive_int),
@@ -147,6 +148,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
                default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
+    OptionSpec("fail_on_truncation", "row_diff: fail a table whose target holds values cut to what it can keep "
+               "(LobMaxSize, column width), instead of passing it with a note", default=False,
+               env="DMSVAL_FAIL_ON_TRUNCATION", parse=_bool, switch=True),
     OptionSpec("mask_values", "replace row values (keys, differing values, sample rows) with salted hashes in every "
                "output", default=False, env="DMSVAL_MASK_VALUES", parse=_bool, switch=True),
     OptionSpec("presign_expiry", "seconds the presigned report link in the SNS message stays valid (max 604800)",
@@ -177,14 +181,15 @@ class Settings:
     source_password_env: str | None = None
     target_password_secret: str | None = None
     target_password_env: str | None = None
-    float_digits: int = 6
-    double_digits: int = 7
+    float_digits: int = 9
+    double_digits: int = 17
     segment_rows: int = 2000
     fetch_rows: int = 256
     split_rows: int = 1_000_000
     diff_sample: int = 50
     shard: str = ""
     mask_values: bool = False
+    fail_on_truncation: bool = False
     presign_expiry: int = 604800
     query_timeout: float = 1800.0
     rootdir: str = field(default=".", compare=False)

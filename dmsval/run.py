@@ -20,12 +20,13 @@ from .aws.latency import GateVerdict, evaluate_gate
 from .aws.secrets import resolve_credentials
 from .checks import REGISTRY, Case, CheckContext, SkipCase, TableStats
 from .config import Settings
-from .engines import Engine, open_engine
+from .engines import Engine, engine_class_for, open_engine
 from .errors import ConfigError, DmsvalError, EngineError, EventError, ResolutionError
 from .events import RunTrigger, load_event_text, manual_trigger, parse_event
 from .mappings import TablePair, parse_rules
 from .masking import Masker
 from .results import CaseResult
+from .routes import Route, find_route
 from .sharding import assign, parse_shard
 
 
@@ -110,6 +111,13 @@ class RunPlan:
             return [c.case_id for c in cases]
         shard, _ = parse_shard(settings.shard)
         return [c.case_id for c in cases if shard_of[c.case_id] == shard]
+
+    @property
+    def route(self) -> Route | None:
+        """What DMS does to each column between the task's two endpoints (None: no route known for them; the
+        table checks then say so)."""
+        return find_route(engine_class_for(self.task.source.engine_name).name,
+                          engine_class_for(self.task.target.engine_name).name)
 
     @property
     def skip_reason(self) -> str | None:
@@ -267,7 +275,8 @@ def _plan_task(settings: Settings, now: datetime, dms_client: Callable[[AwsConte
         if not pairs:  # a green run that compared nothing would hide a wrong task or database
             raise ResolutionError(f"the TableMappings of task {task.identifier} select no table of the source "
                                   f"{task.source.identifier} (database {task.source.database_name or 'any'})")
-        stats = {p.source_name: table_stats(source, p, settings) for p in pairs}
+        route = find_route(source.name, engine_class_for(task.target.engine_name).name)
+        stats = {p.source_name: table_stats(source, p, settings, route) for p in pairs}
     finally:
         source.close()
     # the target is checked once here, so a wrong password or a database that is down is one clear run error
@@ -295,13 +304,14 @@ def _jsonable(table: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in table.items()}
 
 
-def table_stats(source: Engine, pair: TablePair, settings: Settings) -> TableStats:
-    """Row estimate and key of a source table; for a large table with one integer key, its key range too."""
+def table_stats(source: Engine, pair: TablePair, settings: Settings, route: Route | None) -> TableStats:
+    """Row estimate and key of a source table; for a large table with one integer key (as the route of this
+    run says), its key range too."""
     info = source.table_info(pair.source_schema, pair.source_table)
     key_range = None
-    if len(info.key) == 1 and info.row_estimate > settings.split_rows:
+    if route is not None and len(info.key) == 1 and info.row_estimate > settings.split_rows:
         column = info.column(info.key[0])
-        if column is not None and column.data_type in ("tinyint", "smallint", "mediumint", "int", "bigint"):
+        if column is not None and route.is_range_key(column):
             quoted = source.quote(info.key[0])
             row = source.query(f"SELECT MIN({quoted}), MAX({quoted}) FROM "
                                f"{source.table_ref(pair.source_schema, pair.source_table)}", ()).rows[0]
@@ -326,7 +336,7 @@ class Validator:
             self._context = CheckContext(self.settings, self.plan.pairs, source, target,
                                          task_settings=self.plan.task.settings, stats=self.plan.stats,
                                          dms_tables=self.plan.dms_tables,
-                                         dms_tables_error=self.plan.dms_tables_error)
+                                         dms_tables_error=self.plan.dms_tables_error, route=self.plan.route)
         return self._context
 
     def close(self) -> None:

@@ -18,13 +18,15 @@ import psycopg
 import pymysql
 import pytest
 
-from dmsval.dms_types import UnknownSourceType
+from dmsval.routes import UnknownSourceType
 
 from dmsval.localstack.datasets import (
-    EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, DatasetError, MySQLParams, load_employees, load_sakila,
+    BOUNDARY_ROW_COUNTS, EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, DatasetError, MySQLParams, load_boundary,
+    load_employees, load_sakila,
 )
 from dmsval.localstack.dms_copy import (
-    DmsCopyError, MySQLColumn, copy_schema, redshift_type_for, value_converter_for,
+    DEFAULT_VARIANT, DmsCopyError, DmsVariant, MySQLColumn, copy_schema, created_type_for, redshift_type_for,
+    value_converter_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -468,3 +470,292 @@ def test_smallint_unsigned_overflow_fails_like_redshift(awkward_copy: Any, pg_ds
     with pytest.raises(DmsCopyError, match=r"overflow.*out of range"):
         copy_schema(MYSQL, pg_dsn, AWKWARD_DB, _per_worker("copy_awkward_overflow"),
                     tables=["overflow"])
+
+
+# ---------------------------------------------------------------------------- DMS variants (DmsVariant)
+
+BOUNDARY_UTC_DB = _per_worker("dmsval_copy_boundary_utc")
+BOUNDARY_IST_DB = _per_worker("dmsval_copy_boundary_p0530")
+VARIANT_SCHEMA = _per_worker("copy_variant")
+
+
+def test_variant_defaults_labels_and_validation() -> None:
+    assert DmsVariant() == DEFAULT_VARIANT and DEFAULT_VARIANT.faithful and DEFAULT_VARIANT.label == "default"
+    assert (DEFAULT_VARIANT.hex_case, DEFAULT_VARIANT.varchar_bytes_per_char, DEFAULT_VARIANT.unsigned_widening,
+            DEFAULT_VARIANT.lob_cut, DEFAULT_VARIANT.source_time_zone, DEFAULT_VARIANT.float_text_digits) == \
+        ("lower", 4, "always", "lob_max_size", "+00:00", None)
+    assert DmsVariant(hex_case="upper", source_time_zone="+05:30").label == \
+        "hex_case=upper,source_time_zone=+05:30"
+    for bad in ({"hex_case": "UPPER"}, {"varchar_bytes_per_char": 2}, {"unsigned_widening": "sometimes"},
+                {"lob_cut": "chars"}, {"source_time_zone": "Europe/Berlin"}, {"source_time_zone": "+5:30"},
+                {"float_text_digits": 0}, {"float_text_digits": 15}):
+        with pytest.raises(DmsCopyError):
+            DmsVariant(**bad)  # float_text_digits=15 without faithful=False: a lossy variant must say so
+    lossy = DmsVariant(float_text_digits=15, faithful=False)
+    assert not lossy.faithful and lossy.label == "float_text_digits=15"
+    with pytest.raises(AttributeError):
+        DEFAULT_VARIANT.hex_case = "upper"  # type: ignore[misc]  # frozen
+
+
+_VC20 = MySQLColumn("v", "varchar", "varchar(20)", char_octet_length=80)
+
+
+@pytest.mark.parametrize(("column", "variant", "kwargs", "expected"), [
+    (_VC20, DEFAULT_VARIANT, {}, "VARCHAR(80)"),
+    (_VC20, DmsVariant(varchar_bytes_per_char=3), {"char_length": 20}, "VARCHAR(60)"),
+    (MySQLColumn("c", "char", "char(4)", char_octet_length=16), DmsVariant(varchar_bytes_per_char=3),
+     {"char_length": 4}, "VARCHAR(12)"),
+    (MySQLColumn("e", "enum", "enum('a','bb')", char_octet_length=8), DmsVariant(varchar_bytes_per_char=3),
+     {"char_length": 2}, "VARCHAR(6)"),
+    (MySQLColumn("v", "varchar", "varchar(30000)", char_octet_length=120000), DmsVariant(varchar_bytes_per_char=3),
+     {"char_length": 30000}, "VARCHAR(65535)"),
+    # TINYTEXT is declared in bytes: its width does not depend on bytes per character
+    (MySQLColumn("t", "tinytext", "tinytext", char_octet_length=255), DmsVariant(varchar_bytes_per_char=3),
+     {"char_length": 255}, "VARCHAR(255)"),
+    (MySQLColumn("i", "int", "int(10) unsigned"), DEFAULT_VARIANT, {}, "BIGINT"),
+    (MySQLColumn("i", "int", "int(10) unsigned"), DmsVariant(unsigned_widening="never"), {}, "INTEGER"),
+    (MySQLColumn("b", "bigint", "bigint(20) unsigned"), DmsVariant(unsigned_widening="never"), {}, "BIGINT"),
+    (MySQLColumn("s", "smallint", "smallint(5) unsigned"), DmsVariant(unsigned_widening="never"), {}, "SMALLINT"),
+    (MySQLColumn("t", "tinyint", "tinyint(3) unsigned"), DmsVariant(unsigned_widening="never"), {}, "SMALLINT"),
+    (MySQLColumn("i", "int", "int(10) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 2147483647}, "INTEGER"),
+    (MySQLColumn("i", "int", "int(10) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 2147483648}, "BIGINT"),
+    (MySQLColumn("i", "int", "int(10) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": None}, "INTEGER"),  # an empty column needs no widening
+    (MySQLColumn("s", "smallint", "smallint(5) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 40000}, "INTEGER"),
+    (MySQLColumn("b", "bigint", "bigint(20) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 2**63}, "NUMERIC(20,0)"),
+    (MySQLColumn("b", "bigint", "bigint(20) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 2**63 - 1}, "BIGINT"),
+    (MySQLColumn("m", "mediumint", "mediumint(8) unsigned"), DmsVariant(unsigned_widening="when_needed"),
+     {"max_value": 16777215}, "INTEGER"),
+    (MySQLColumn("i", "int", "int(11)"), DmsVariant(unsigned_widening="never"), {}, "INTEGER"),  # signed: as is
+])
+def test_created_type_for_variants(column: MySQLColumn, variant: DmsVariant, kwargs: dict[str, Any],
+                                   expected: str) -> None:
+    assert created_type_for(column, variant, **kwargs) == expected
+
+
+def test_created_type_for_needs_what_the_variant_decides_by() -> None:
+    with pytest.raises(DmsCopyError, match="length in characters"):
+        created_type_for(_VC20, DmsVariant(varchar_bytes_per_char=3))
+    with pytest.raises(DmsCopyError, match="current maximum"):
+        created_type_for(MySQLColumn("i", "int", "int(10) unsigned"), DmsVariant(unsigned_widening="when_needed"))
+
+
+def test_value_converters_per_variant_without_a_database() -> None:
+    blob = MySQLColumn("b", "blob", "blob")
+    assert value_converter_for(blob)(b"\xab\x0f") == "ab0f"  # type: ignore[misc]
+    assert value_converter_for(blob, variant=DmsVariant(hex_case="upper"))(b"\xab\x0f") == "AB0F"  # type: ignore[misc]
+    vc8 = MySQLColumn("v", "varchar", "varchar(8)", char_octet_length=32)
+    assert value_converter_for(vc8) is None  # default: the octet width always holds the value
+    cut = value_converter_for(vc8, variant=DmsVariant(varchar_bytes_per_char=3), char_length=8)
+    assert cut is not None
+    assert cut("ab" + "😀" * 6) == "ab" + "😀" * 5  # 26 bytes > 24: cut before the emoji the cut would split
+    assert cut("€" * 8) == "€" * 8  # exactly 24 bytes: kept
+    text = MySQLColumn("t", "mediumtext", "mediumtext")
+    long_text = "a" + "€" * 40000
+    assert value_converter_for(text)(long_text) == "a" + "€" * 10922  # type: ignore[misc]  # 32767 bytes <= 32 KiB
+    by_capacity = value_converter_for(text, variant=DmsVariant(lob_cut="column_capacity"))
+    assert by_capacity is not None and by_capacity(long_text) == "a" + "€" * 21844  # 65533 bytes <= 65535
+    assert len(value_converter_for(blob, lob_max_size_kb=1)(b"\x01" * 5000)) == 2048  # type: ignore[misc]
+    assert len(value_converter_for(blob, lob_max_size_kb=1,  # type: ignore[misc]
+                                   variant=DmsVariant(lob_cut="column_capacity"))(b"\x01" * 40000)) == 65534
+    double = MySQLColumn("d", "double", "double")
+    assert value_converter_for(double) is None
+    fifteen = value_converter_for(double, variant=DmsVariant(float_text_digits=15, faithful=False))
+    assert fifteen is not None and fifteen(0.1 + 0.2) == "0.3" and fifteen(2 / 3) == "0.666666666666667"
+    assert value_converter_for(MySQLColumn("f", "float", "float"),
+                               variant=DmsVariant(float_text_digits=15, faithful=False)) is None
+
+
+@pytest.fixture(scope="module")
+def boundary_sources(servers: None) -> dict[str, str]:
+    """datasets/boundary.sql loaded twice: in a +00:00 session and in a +05:30 one (a server not in UTC)."""
+    load_boundary(MYSQL, database=BOUNDARY_UTC_DB, time_zone="+00:00")
+    load_boundary(MYSQL, database=BOUNDARY_IST_DB, time_zone="+05:30")
+    return {"+00:00": BOUNDARY_UTC_DB, "+05:30": BOUNDARY_IST_DB}
+
+
+def _copy_variant(dsn: str, database: str, tables: list[str], variant: DmsVariant, schema: str = "") -> str:
+    schema = schema or VARIANT_SCHEMA
+    copy_schema(MYSQL, dsn, database, schema, tables=tables, variant=variant)
+    return schema
+
+
+def test_load_boundary_counts_zero_dates_and_time_zone_mark(boundary_sources: dict[str, str]) -> None:
+    assert load_boundary(MYSQL, database=BOUNDARY_UTC_DB).row_counts == dict(BOUNDARY_ROW_COUNTS)
+    assert load_boundary(MYSQL, database=BOUNDARY_UTC_DB).loaded is False  # same zone: kept
+    conn = _mysql_conn(init_command="SET time_zone = '+00:00'")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT CAST(d AS CHAR), y FROM {BOUNDARY_UTC_DB}.temporal WHERE id = 3")
+            assert cur.fetchone() == ("0000-00-00", 0)
+            cur.execute(f"SELECT HEX(vb) FROM {BOUNDARY_UTC_DB}.binaries WHERE id = 1")
+            assert cur.fetchone()[0] == bytes(range(256)).hex().upper()
+            # plain literals are local time of the load session; the limit rows are UTC instants
+            for database, expected in ((BOUNDARY_UTC_DB, "2024-06-01 12:00:00"),
+                                       (BOUNDARY_IST_DB, "2024-06-01 06:30:00")):
+                cur.execute(f"SELECT CAST(ts0 AS CHAR) FROM {database}.timestamps WHERE id IN (1, 8) ORDER BY id")
+                assert [r[0] for r in cur.fetchall()] == ["1970-01-01 00:00:01", expected]
+            cur.execute("SELECT schema_comment FROM information_schema.schemata WHERE schema_name = %s",
+                        (BOUNDARY_IST_DB,))
+            assert cur.fetchone()[0] == "dmsval load: time_zone=+05:30"
+    finally:
+        conn.close()
+    with pytest.raises(DatasetError, match="fixed offset"):
+        load_boundary(MYSQL, database=BOUNDARY_UTC_DB, time_zone="Asia/Kolkata")
+
+
+def test_variant_hex_case(boundary_sources: dict[str, str], pg_dsn: str) -> None:
+    conn = _mysql_conn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT HEX(vb), HEX(LEFT(bl, 32767)), HEX(g) FROM {BOUNDARY_UTC_DB}.binaries "
+                        f"JOIN {BOUNDARY_UTC_DB}.geometries USING (id) WHERE id = 4")
+            vb, bl, geometry = cur.fetchone()
+    finally:
+        conn.close()
+    for variant, case in ((DEFAULT_VARIANT, str.lower), (DmsVariant(hex_case="upper"), str.upper)):
+        schema = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, ["binaries", "geometries"], variant)
+        row = _pg_rows(pg_dsn, f"SELECT b.vb, b.bl, g.g FROM {schema}.binaries b JOIN {schema}.geometries g "
+                               "USING (id) WHERE id = 4")[0]
+        assert row == (case(vb), case(bl), case(geometry)), variant.label
+        every_byte = _pg_rows(pg_dsn, f"SELECT vb FROM {schema}.binaries WHERE id = 1")[0][0]
+        assert every_byte == case(bytes(range(256)).hex()) and any(c in every_byte for c in case("abcdef"))
+
+
+def test_variant_varchar_bytes_per_char(boundary_sources: dict[str, str], pg_dsn: str) -> None:
+    four = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, ["texts"], DEFAULT_VARIANT, _per_worker("copy_variant_vc4"))
+    three = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, ["texts"], DmsVariant(varchar_bytes_per_char=3))
+    widths = {c: t[1] for c, t in _pg_types(pg_dsn, three, "texts").items() if c != "id"}
+    # CHAR(10), VARCHAR(20), VARCHAR(8) at 3 bytes per character; TINYTEXT keeps its 255 bytes;
+    # ENUM/SET: their longest value (6 / 5 characters) x 3
+    assert widths == {"ch": 30, "vc": 60, "vc8": 24, "tt": 255, "en": 18, "st": 15}
+    assert {c: t[1] for c, t in _pg_types(pg_dsn, four, "texts").items() if c != "id"} == \
+        {"ch": 40, "vc": 80, "vc8": 32, "tt": 255, "en": 24, "st": 20}
+    rows = dict((r[0], r[1:]) for r in _pg_rows(pg_dsn, f"SELECT id, ch, vc, vc8 FROM {three}.texts"))
+    assert rows[1][2] == "😀" * 6  # 8 emoji = 32 bytes, cut at 24
+    assert rows[7][2] == "ab" + "😀" * 5  # 26 bytes: 'ab' + 5 whole emoji = 22 bytes, the 6th would be split
+    assert rows[8][2] == "€" * 8  # 24 bytes exactly: not cut
+    assert rows[9][0] == "😀" * 7 and rows[9][1] == "😀" * 15  # 40 -> 28 of 30 bytes, 80 -> 60 of 60 bytes
+    assert rows[5] == ("café", "café", "café") and rows[6] == ("cafe\u0301",) * 3  # fit: untouched
+    for row in rows.values():
+        for value, width in zip(row, (30, 60, 24)):
+            assert value is None or len(value.encode("utf-8")) <= width
+    full = dict((r[0], r[1:]) for r in _pg_rows(pg_dsn, f"SELECT id, ch, vc, vc8 FROM {four}.texts"))
+    assert full[1][2] == "😀" * 8 and full[9][1] == "😀" * 20  # the default cuts nothing
+
+
+def test_variant_unsigned_widening(boundary_sources: dict[str, str], pg_dsn: str) -> None:
+    tables = ["unsigned_fit", "unsigned_max_small", "unsigned_max_int", "unsigned_max_big"]
+    expected = {
+        # (unsigned_fit: tu su mu iu bu), unsigned_max_small.v, unsigned_max_int.v, unsigned_max_big.v
+        "always": (("smallint", "smallint", "integer", "bigint", "numeric"), None, "bigint", "numeric"),
+        "when_needed": (("smallint", "smallint", "integer", "integer", "bigint"), "integer", "bigint", "numeric"),
+        "never": (("smallint", "smallint", "integer", "integer", "bigint"), None, None, None),
+    }
+    for mode, (fit_types, small, integer, big) in expected.items():
+        variant = DmsVariant(unsigned_widening=mode)
+        loadable = [t for t, want in zip(tables, ("x", small, integer, big)) if want is not None]
+        schema = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, loadable, variant)
+        fit = _pg_types(pg_dsn, schema, "unsigned_fit")
+        assert tuple(fit[c][0] for c in ("tu", "su", "mu", "iu", "bu")) == fit_types, mode
+        for table, want in zip(tables[1:], (small, integer, big)):
+            if want is not None:
+                assert _pg_types(pg_dsn, schema, table)["v"][0] == want, (mode, table)
+        maxima = _pg_rows(pg_dsn, f"SELECT MAX(tu), MAX(su), MAX(mu), MAX(iu), MAX(bu) FROM {schema}.unsigned_fit")
+        assert [int(v) for v in maxima[0]] == [255, 32767, 16777215, 2147483647, 9223372036854775807]
+    # values the variant's type cannot hold fail the load of their table, as Redshift's COPY would
+    for mode, table in (("never", "unsigned_max_int"), ("never", "unsigned_max_big"), ("always", "unsigned_max_small")):
+        with pytest.raises(DmsCopyError, match=f"{table}.*out of range"):
+            _copy_variant(pg_dsn, BOUNDARY_UTC_DB, [table], DmsVariant(unsigned_widening=mode),
+                          _per_worker("copy_variant_overflow"))
+
+
+def _octets(value: str | None) -> int | None:
+    return None if value is None else len(value.encode("utf-8"))
+
+
+def test_variant_lob_cut(boundary_sources: dict[str, str], pg_dsn: str) -> None:
+    expected = {
+        # lobs row 4 (t: 'a' + 13333 x 3-byte, mt: 'a' + 40000 x 3-byte, lt: 'ab' + 20000 x 4-byte, js: 40004 bytes),
+        # lobs row 5 (32768, 65535, 65536 ASCII bytes; js 33004 bytes), binaries bl/lb rows 4 and 5 (bytes kept)
+        "lob_max_size": ((32767, 32767, 32766, 32768), (32768, 32768, 32768, 32768), (32767, 32767, 32767, 32767)),
+        "column_capacity": ((40000, 65533, 65534, 40004), (32768, 65535, 65535, 33004), (32767, 32767, 32767, 32767)),
+    }
+    for mode, (row4, row5, binary) in expected.items():
+        schema = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, ["lobs", "binaries"], DmsVariant(lob_cut=mode))
+        lobs = {r[0]: r[1:] for r in _pg_rows(pg_dsn, f"SELECT id, t, mt, lt, js FROM {schema}.lobs")}
+        assert tuple(_octets(v) for v in lobs[4]) == row4, mode
+        assert tuple(_octets(v) for v in lobs[5]) == row5, mode
+        assert lobs[4][1] == "a" + "€" * ((row4[1] - 1) // 3)  # cut at a whole character
+        assert lobs[4][2] == "ab" + "😀" * ((row4[2] - 2) // 4)
+        assert lobs[1] == ("short €😀", "medium €😀", "long €😀", '{"k": [1, 2.5, "😀"], "n": null}')
+        blobs = {r[0]: r[1:] for r in _pg_rows(pg_dsn, f"SELECT id, bl, lb FROM {schema}.binaries")}
+        assert tuple(len(v) // 2 for v in blobs[4] + blobs[5]) == binary, mode
+        assert blobs[4][0] == (bytes(range(256)) * 128)[:32767].hex()
+
+
+def test_variant_source_time_zone(boundary_sources: dict[str, str], pg_dsn: str) -> None:
+    """TIMESTAMPs land in UTC whatever the source server's zone; DATETIME is never shifted.
+
+    The +05:30 source holds the same instants for the limit and DST rows, and its plain literals mean +05:30
+    local time (12:00 -> 06:30 UTC). Copying with a session in the server's zone (the variant) or in UTC gives
+    the same target: the copy converts TIMESTAMPs from its session's zone to UTC.
+    """
+    variant = DmsVariant(source_time_zone="+05:30")
+    tables = ["timestamps", "temporal"]
+    ist = _copy_variant(pg_dsn, BOUNDARY_IST_DB, tables, variant)
+    ist_utc_session = _copy_variant(pg_dsn, BOUNDARY_IST_DB, tables, DEFAULT_VARIANT,
+                                    _per_worker("copy_variant_tz_utc"))
+    utc = _copy_variant(pg_dsn, BOUNDARY_UTC_DB, tables, variant, _per_worker("copy_variant_tz_src_utc"))
+    query = "SELECT id, ts0, ts6 FROM {}.timestamps ORDER BY id"
+    ist_rows = _pg_rows(pg_dsn, query.format(ist))
+    assert ist_rows == _pg_rows(pg_dsn, query.format(ist_utc_session))
+    by_id = {r[0]: r[1:] for r in ist_rows}
+    assert by_id[1] == (datetime(1970, 1, 1, 0, 0, 1), datetime(1970, 1, 1, 0, 0, 1, 1))
+    assert by_id[2] == (datetime(2038, 1, 19, 3, 14, 7), datetime(2038, 1, 19, 3, 14, 7, 999999))
+    assert by_id[3] == (None, None)  # zero TIMESTAMP -> NULL
+    assert by_id[6][0] == datetime(2026, 10, 25, 0, 30) and by_id[7][0] == datetime(2026, 10, 25, 1, 30)
+    assert by_id[8] == (datetime(2024, 6, 1, 6, 30), datetime(2024, 6, 1, 6, 30, 0, 250000))
+    utc_rows = {r[0]: r[1:] for r in _pg_rows(pg_dsn, query.format(utc))}
+    assert utc_rows[8] == (datetime(2024, 6, 1, 12, 0), datetime(2024, 6, 1, 12, 0, 0, 250000))
+    assert {k: v for k, v in utc_rows.items() if k not in (8, 9)} == {k: v for k, v in by_id.items()
+                                                                     if k not in (8, 9)}
+    # DATETIME is a wall time: identical under every zone (incl. one that does not exist in Berlin)
+    temporal = "SELECT * FROM {}.temporal ORDER BY id"
+    assert _pg_rows(pg_dsn, temporal.format(ist)) == _pg_rows(pg_dsn, temporal.format(utc))
+    assert _pg_rows(pg_dsn, f"SELECT dt0 FROM {ist}.temporal WHERE id = 5")[0][0] == datetime(2026, 3, 29, 2, 30)
+
+
+@pytest.fixture(scope="module")
+def doubles_source(boundary_sources: dict[str, str]) -> str:
+    """A small table of doubles beside the boundary dataset (in the same test database)."""
+    conn = _mysql_conn()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {BOUNDARY_UTC_DB}.doubles "
+                        "(id INT PRIMARY KEY, f FLOAT, d DOUBLE)")
+            cur.execute(f"REPLACE INTO {BOUNDARY_UTC_DB}.doubles VALUES (1, 1234567.875, 0.1e0 + 0.2e0), "
+                        "(2, 0, 2e0 / 3e0), (3, 0, 123456789), (4, 0, -1e300), (5, NULL, NULL)")
+    finally:
+        conn.close()
+    return BOUNDARY_UTC_DB
+
+
+def test_variant_float_text_digits(doubles_source: str, pg_dsn: str) -> None:
+    lossy = DmsVariant(float_text_digits=15, faithful=False)
+    schema = _copy_variant(pg_dsn, doubles_source, ["doubles"], lossy)
+    rows = dict(_pg_rows(pg_dsn, f"SELECT id, d FROM {schema}.doubles"))
+    assert rows[1] == 0.3 and rows[1] != 0.1 + 0.2  # 0.30000000000000004 written as 0.3
+    assert rows[2] == 0.666666666666667 and rows[3] == 123456789.0 and rows[4] == -1e300 and rows[5] is None
+    assert _pg_types(pg_dsn, schema, "doubles")["f"][0] == "real"  # FLOAT is unaffected
+    assert _pg_rows(pg_dsn, f"SELECT f::float8 FROM {schema}.doubles WHERE id = 1")[0][0] == 1234567.875
+    exact = _copy_variant(pg_dsn, doubles_source, ["doubles"], DEFAULT_VARIANT, _per_worker("copy_variant_flt_exact"))
+    assert dict(_pg_rows(pg_dsn, f"SELECT id, d FROM {exact}.doubles"))[1] == 0.1 + 0.2
+    # DOUBLE's largest value rounds up past the range at 15 digits: the load fails, as Redshift's COPY would
+    with pytest.raises(DmsCopyError, match="floats.*out of range"):
+        _copy_variant(pg_dsn, doubles_source, ["floats"], lossy, _per_worker("copy_variant_flt_overflow"))

@@ -367,11 +367,14 @@ PLANTS = [
     # exact and approximate numbers
     _t("decimal_last_digit", 1, "dec10", "dec10 = dec10 + 0.01"),
     _t("decimal40_last_digit", 1, "dec40", "dec40 = '12345678901234567890123456789012345.12346'"),
+    # (a faithful copy keeps the exact binary value: FLOAT compared at 9 digits, DOUBLE at 17 by default)
     _t("float_within_6_digits", 1, "f", "f = 0.1001"),
-    _t("float_beyond_6_digits_not_compared", 1, None, "f = 0.1000001"),
+    _t("float_7th_digit", 1, "f", "f = 0.1000001"),
+    _t("float_last_digit_next_real", 1, "f", "f = 0.10000001"),  # the REAL after 0.1 (9th digit)
     _t("float_large_within_6_digits", 6, "f", "f = 3.4027e38"),
     _t("double_within_7_digits", 3, "dbl", "dbl = 123456.889"),
-    _t("double_beyond_7_digits_not_compared", 3, None, "dbl = 123456.78901"),
+    _t("double_8th_digit", 3, "dbl", "dbl = 123456.78901"),
+    _t("double_15th_digit", 3, "dbl", "dbl = 123456.789000001"),
     _t("double_tiny_within_7_digits", 8, "dbl", "dbl = 2.2250748585072014e-308"),
     _t("double_zero_to_null", 4, "dbl", "dbl = 0"),
     # text forms
@@ -454,10 +457,13 @@ def test_full_lob_mode_keeps_what_fits_redshift(stack: Stack, awkward: Callable[
     assert outcome.passed, (outcome.message, outcome.details["changed"])
     _pg_exec(stack.pg, "UPDATE awkfull.awkward SET mtxt = overlay(mtxt placing 'Z' from 60000) WHERE id = 5")
     _only_change(diff_tables(stack.source, stack.target, pair, None, full), ["5"], "mtxt")
-    # compared as if the task were in limited LOB mode (32 KB), the long texts differ; binary is cut at 32,767
-    # bytes either way
+    # compared as if the task were in limited LOB mode (32 KB): the target holds longer texts, so DMS did not apply
+    # LobMaxSize to them; they are compared at the column's capacity instead (said), and the change is still found;
+    # binary is cut at 32,767 bytes either way
     limited = stack.diff(pair)
-    assert limited.details["changed_columns"] == {"txt": 2, "mtxt": 2}
+    _only_change(limited, ["5"], "mtxt")
+    assert limited.details["lob_max_size_not_applied"] == ["txt", "mtxt"]
+    assert "txt: 2 values cut" not in limited.message and "LobMaxSize 32 KB not applied" in limited.message
 
 
 # ------------------------------------------------------------------------------ 3. missing and extra rows

@@ -1,9 +1,12 @@
 """aggregates: per column, figures computed in SQL on both sides with row_diff's normalization, one query each.
 
 Every column: the number of non-NULL values (zero dates count as NULL, as DMS writes them). Numbers: MIN, MAX and
-SUM (FLOAT/DOUBLE: MIN and MAX, to row_diff's significant digits). Dates and timestamps: MIN and MAX of the canonical
-text (ISO digits sort chronologically). Text: the sum of character lengths. LOBs and bits: the non-NULL count
-(LOBs are compared by row_diff's in-database hashes), bits also their number of ones.
+SUM (FLOAT/DOUBLE: MIN and MAX, read exactly on both sides - widened to DOUBLE in SQL and rendered as row_diff's
+canonical text at the same significant digits, never through a driver's shortened text). Dates and timestamps:
+MIN and MAX of the canonical text (ISO digits sort chronologically). Text: the sum of character lengths of the
+canonical text (cut where the target keeps a prefix, as row_diff). LOBs and bits: the non-NULL count (LOBs are
+compared by row_diff's in-database hashes), bits also their number of ones. Which figures apply is the route's
+decision (``Route.aggregate_family``).
 """
 
 from __future__ import annotations
@@ -12,29 +15,33 @@ from decimal import Decimal
 from typing import Any
 
 from ..engines import Engine
-from ..engines.catalog import ColumnInfo, ValueKind, kind_of
+from ..engines.catalog import ColumnInfo, ValueKind
 from ..mappings import TablePair
 from .base import Case, CheckContext, Outcome, TableCheck, on_both_sides
 from .row_diff import lob_max_kb
 
 
-def column_aggregates(engine: Engine, column_sql: str, kind: ValueKind, column: ColumnInfo) -> list[tuple[str, str]]:
-    """(figure name, SQL aggregate) for one column; the same figures on both sides for the same kind."""
+def column_aggregates(engine: Engine, column_sql: str, kind: ValueKind, column: ColumnInfo,
+                      family: str) -> list[tuple[str, str]]:
+    """(figure name, SQL aggregate) for one column; the same figures on both sides for the same kind and
+    aggregate family (``Route.aggregate_family``)."""
     canonical = engine.canonical(column_sql, kind, column)
     figures = [("non_null", f"COUNT({canonical})")]
-    if kind.name == "int" and column.data_type != "boolean":
+    if family == "integer":
         figures += [("min", f"MIN({column_sql})"), ("max", f"MAX({column_sql})"),
                     ("sum", engine.sum_ints(column_sql))]
-    elif kind.name == "decimal":
+    elif family == "decimal":
         figures += [("min", f"MIN({column_sql})"), ("max", f"MAX({column_sql})"), ("sum", f"SUM({column_sql})")]
-    elif kind.name == "float":
+    elif family == "float":
+        # exact on both sides: the extreme value's canonical text (widened to DOUBLE in SQL, kind.digits digits);
         # no SUM: PostgreSQL/Redshift sum REAL in single precision, which drifts from MySQL's double sum
-        figures += [("min", f"MIN({column_sql})"), ("max", f"MAX({column_sql})")]
-    elif kind.name in ("date", "datetime"):
+        figures += [("min", engine.canonical(f"MIN({column_sql})", kind, column)),
+                    ("max", engine.canonical(f"MAX({column_sql})", kind, column))]
+    elif family == "temporal":
         figures += [("min", f"MIN({canonical})"), ("max", f"MAX({canonical})")]
-    elif kind.name in ("text", "char"):
+    elif family == "text_length":
         figures += [("length_sum", engine.sum_ints(engine.char_length(canonical)))]
-    elif kind.name in ("bit",) or (kind.name == "int" and column.data_type == "boolean"):
+    elif family == "ones":
         figures += [("ones", f"SUM(CASE WHEN {canonical} = '1' THEN 1 ELSE 0 END)")]
     return figures
 
@@ -42,9 +49,6 @@ def column_aggregates(engine: Engine, column_sql: str, kind: ValueKind, column: 
 def _equal(kind: ValueKind, name: str, a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
-    if kind.name == "float" and name in ("min", "max", "sum"):
-        x, y = float(a), float(b)
-        return abs(x - y) <= 10 ** (1 - kind.digits) * max(abs(x), abs(y))
     if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)):
         return Decimal(str(a)) == Decimal(str(b))
     return str(a) == str(b)
@@ -57,6 +61,7 @@ class Aggregates(TableCheck):
     def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
         source_info, target_info = self.table_infos(pair, ctx)
         lob_kb = lob_max_kb(ctx.task_settings)
+        route = ctx.the_route()
         plan: list[tuple[str, str, ValueKind]] = []  # (column, figure, kind)
         source_exprs: list[str] = ["COUNT(*)"]
         target_exprs: list[str] = ["COUNT(*)"]
@@ -65,10 +70,12 @@ class Aggregates(TableCheck):
             found = target_info.column(ctx.target.fold_identifier(target_name)) if target_name else None
             if found is None:
                 continue  # missing or removed columns are the schema check's finding
-            kind = kind_of(column, float_digits=ctx.settings.float_digits, double_digits=ctx.settings.double_digits,
-                           lob_max_kb=lob_kb)
-            source_figures = column_aggregates(ctx.source, ctx.source.quote(column.name), kind, column)
-            target_figures = column_aggregates(ctx.target, ctx.target.quote(found.name), kind, found)
+            kind = route.kind_of(column, found, float_digits=ctx.settings.float_digits,
+                                 double_digits=ctx.settings.double_digits, lob_max_kb=lob_kb)
+            source_family = route.aggregate_family(column, kind, column)
+            target_family = route.aggregate_family(column, kind, found)
+            source_figures = column_aggregates(ctx.source, ctx.source.quote(column.name), kind, column, source_family)
+            target_figures = column_aggregates(ctx.target, ctx.target.quote(found.name), kind, found, target_family)
             if [n for n, _ in source_figures] != [n for n, _ in target_figures]:
                 # e.g. an integer source column on a BOOLEAN target: compare what both sides can say
                 source_figures = source_figures[:1]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 from ..mappings import TablePair
+from ..routes import Route, find_route, route_for
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -81,6 +82,16 @@ class CheckContext:
     stats: dict[str, TableStats] = field(default_factory=dict)
     dms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # describe_table_statistics by source name
     dms_tables_error: str | None = None
+    #: what DMS does to each column between these two engines; found from the engines' names when not given
+    route: Route | None = None
+
+    def __post_init__(self) -> None:
+        if self.route is None:
+            object.__setattr__(self, "route", find_route(self.source.name, self.target.name))
+
+    def the_route(self) -> Route:
+        """The route of this run; UnsupportedRoute (naming both engines) when no route is known for them."""
+        return self.route if self.route is not None else route_for(self.source.name, self.target.name)
 
 
 class Check(abc.ABC):

@@ -13,18 +13,25 @@ How (data moved is proportional to the differences, not to the table):
 
 Tables without a primary or NOT NULL unique key are compared as multisets of row images, with counts.
 Large tables with a single integer key are split into several cases by key range (``#3/8``).
+
+Values DMS cut to what the target keeps (``ValueKind.cut_bytes``: LobMaxSize in limited LOB mode, the target
+column's byte width) are compared as the source's prefix at that length, and counted in the first scan: the case
+passes with a note naming the column, the count and why (fails with ``--fail-on-truncation``). Where a target
+column holds values longer than LobMaxSize, DMS did not apply LobMaxSize to it: the column is compared again
+at the target column's capacity (a second pass, said in the note).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from ..config import Settings
+from ..diagnosis import Diagnosis, diagnose
 from ..engines import Engine
-from ..engines.catalog import ColumnInfo, TableInfo, ValueKind, kind_of
+from ..engines.catalog import ColumnInfo, TableInfo, ValueKind
 from ..errors import EngineError
 from ..mappings import TablePair
 from .base import Case, CheckContext, Outcome, TableCheck, TableStats, on_both_sides
@@ -39,6 +46,10 @@ class Column:
     source: ColumnInfo
     target: ColumnInfo
     kind: ValueKind
+    #: the kind if DMS did not apply LobMaxSize to this column (cut at the target's capacity only); None when
+    #: LobMaxSize does not cut it shorter than that
+    without_lob_cut: ValueKind | None = None
+    lob_cut_not_applied: bool = False  # the target holds values longer than LobMaxSize: compared without it
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class Side:
     canonical: tuple[str, ...]  # per compared column, in column order
     row_hash: str  # MD5 of the row image
     part_filter: str  # "" or "<key> >= low AND <key> < high" for split cases
+    extras: tuple[str, ...] = ()  # aggregates added to the first scan (source: cut counts; target: longest values)
 
     def where(self, *conditions: str) -> str:
         parts = [c for c in (self.part_filter, *conditions) if c]
@@ -103,6 +115,8 @@ class TableDiff:
                  target_info: TableInfo) -> None:
         self.ctx, self.settings, self.pair = ctx, ctx.settings, pair
         lob_kb = lob_max_kb(ctx.task_settings)
+        route = ctx.the_route()
+        self.lob_kb = lob_kb
         self.columns: list[Column] = []
         self.missing_columns: list[str] = []
         self.removed_columns: list[str] = []  # dropped by a remove-column rule of the task: not compared
@@ -117,25 +131,42 @@ class TableDiff:
                 self.missing_columns.append(column.name)
                 continue
             mapped.add(target.name.lower())
-            kind = kind_of(column, float_digits=self.settings.float_digits,
-                           double_digits=self.settings.double_digits, lob_max_kb=lob_kb)
-            self.columns.append(Column(column, target, kind))
+            kind = route.kind_of(column, target, float_digits=self.settings.float_digits,
+                                 double_digits=self.settings.double_digits, lob_max_kb=lob_kb)
+            whole = route.kind_of(column, target, float_digits=self.settings.float_digits,
+                                  double_digits=self.settings.double_digits, lob_max_kb=None) if lob_kb else kind
+            self.columns.append(Column(column, target, kind, whole if whole.cut_bytes != kind.cut_bytes else None))
         added = {ctx.target.fold_identifier(name).lower() for name in pair.added_columns}
         self.added_columns = [c.name for c in target_info.columns if c.name.lower() in added]
         self.extra_columns = [c.name for c in target_info.columns
                               if c.name.lower() not in mapped and c.name.lower() not in added]
-        self.key = [c for name in source_info.key for c in self.columns if c.source.name == name]
-        if len(self.key) != len(source_info.key):
-            self.key = []  # a key column missing on the target: compare as a multiset
-        self.int_key = len(self.key) == 1 and self.key[0].kind.name == "int"
+        self.key_names = source_info.key
         self.estimate = max(source_info.row_estimate, 1)
         self.params = dict(case.params)
+        self._build()
+
+    def _build(self) -> None:
+        """Key, SQL of both sides and counters, from ``self.columns``."""
+        self.key = [c for name in self.key_names for c in self.columns if c.source.name == name]
+        if len(self.key) != len(self.key_names):
+            self.key = []  # a key column missing on the target: compare as a multiset
+        self.int_key = len(self.key) == 1 and self.key[0].kind.name == "int"
+        pair, ctx = self.pair, self.ctx
         self.sides = (self._side(ctx.source, pair.source_schema, pair.source_table, True),
                       self._side(ctx.target, pair.target_schema, pair.target_table, False))
         self.fetched_rows = 0
         self.segments = 0
         self.differing_segments = 0
         self.sql: dict[str, str] = {}
+        self.cut_counts: dict[str, int] = {}  # source column -> values longer than what the target keeps
+
+    @property
+    def _cut_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.kind.cut_bytes]
+
+    @property
+    def _probed_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.without_lob_cut is not None]
 
     # -- SQL ----------------------------------------------------------------------------------------------
     def _side(self, engine: Engine, schema: str, table: str, is_source: bool) -> Side:
@@ -146,6 +177,11 @@ class TableDiff:
             return engine.canonical(ref(column), column.kind, column.source if is_source else column.target)
 
         canonical = tuple(canon(c) for c in self.columns)
+        if is_source:  # values longer than the target keeps: counted, and cut in the row image
+            extras = tuple(f"SUM(CASE WHEN {engine.octet_length(ref(c), c.kind, c.source)} > {c.kind.cut_bytes} "
+                           "THEN 1 ELSE 0 END)" for c in self._cut_columns)
+        else:  # the longest value of a column LobMaxSize should have cut: did DMS apply it?
+            extras = tuple(f"MAX({engine.octet_length(ref(c), c.kind, c.target)})" for c in self._probed_columns)
         conditions = []
         if self.int_key:
             key = ref(self.key[0])
@@ -155,12 +191,30 @@ class TableDiff:
             conditions.append(self.pair.source_filter_sql(engine.quote, engine.literal))
         part = " AND ".join(conditions)
         return Side(engine, engine.table_ref(schema, table), tuple(canon(c) for c in self.key),
-                    tuple(ref(c) for c in self.key), canonical, engine.md5(engine.row_image(list(canonical))), part)
+                    tuple(ref(c) for c in self.key), canonical, engine.md5(engine.row_image(list(canonical))), part,
+                    extras)
 
-    def _segments_sql(self, side: Side, bucket: str, *conditions: str) -> str:
+    def _segments_sql(self, side: Side, bucket: str, *conditions: str, first: bool = False) -> str:
+        """Count and checksum per segment; the first scan of the table also computes the side's extras."""
         e = side.engine
+        extras = "".join(f", {x} AS x{i}" for i, x in enumerate(side.extras)) if first else ""
         return (f"SELECT {bucket} AS segment, COUNT(*) AS row_count, {e.sum_ints(e.hash_int(side.row_hash))} "
-                f"AS checksum FROM {side.table}{side.where(*conditions)} GROUP BY 1")
+                f"AS checksum{extras} FROM {side.table}{side.where(*conditions)} GROUP BY 1")
+
+    def _read_first_scan(self, source_rows: list[tuple[Any, ...]], target_rows: list[tuple[Any, ...]]) -> None:
+        """Cut counts (source) and, where LobMaxSize should have cut, the target's longest values: a longer one
+        means DMS kept more of that column (LobMaxSize not applied to it), and the table is compared again."""
+        for i, column in enumerate(self._cut_columns):
+            count = sum(int(row[3 + i] or 0) for row in source_rows)
+            if count:
+                self.cut_counts[column.source.name] = count
+        longer = []
+        for i, column in enumerate(self._probed_columns):
+            longest = max((int(row[3 + i] or 0) for row in target_rows), default=0)
+            if longest > column.kind.cut_bytes * (2 if column.kind.hex_held else 1):
+                longer.append(column.source.name)
+        if longer:
+            raise _LobCutNotApplied(longer)
 
     def _both(self, source_sql: str, target_sql: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         self.sql.setdefault("source", self.sides[0].engine.shown(source_sql))
@@ -169,13 +223,31 @@ class TableDiff:
 
     @staticmethod
     def _segment_map(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[int, int]]:
-        return {int(b): (int(n), int(s or 0)) for b, n, s in rows}
+        return {int(row[0]): (int(row[1]), int(row[2] or 0)) for row in rows}
+
+    def _first_segments(self, buckets: list[str]) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+        source_rows, target_rows = self._both(*(self._segments_sql(side, bucket, first=True)
+                                               for side, bucket in zip(self.sides, buckets)))
+        self._read_first_scan(source_rows, target_rows)
+        return self._segment_map(source_rows), self._segment_map(target_rows)
 
     # -- algorithm ----------------------------------------------------------------------------------------
     def run(self) -> Outcome:
         if not self.columns:
             return Outcome(False, f"no column of {self.pair.source_name} exists on the target",
                            {"missing_columns": len(self.missing_columns)})
+        try:
+            outcome = self._compare()
+        except _LobCutNotApplied as e:
+            # DMS kept more of these columns than LobMaxSize: compare them at the target's capacity instead
+            self.columns = [replace(c, kind=c.without_lob_cut, without_lob_cut=None, lob_cut_not_applied=True)
+                            if c.source.name in e.columns and c.without_lob_cut is not None
+                            else replace(c, without_lob_cut=None) for c in self.columns]
+            self._build()
+            outcome = self._compare()
+        return self._with_cuts(outcome)
+
+    def _compare(self) -> Outcome:
         if not self.key:
             return self._multiset()
         if self.int_key:
@@ -183,6 +255,34 @@ class TableDiff:
         else:
             source_rows, target_rows, keyed = self._by_key_hash()
         return self._keyed_outcome(source_rows, target_rows, keyed)
+
+    def _with_cuts(self, outcome: Outcome) -> Outcome:
+        """The outcome with the values DMS cut named (never a silent pass): per column the count, where and why;
+        a failure with --fail-on-truncation."""
+        notes: list[str] = []
+        cuts: list[dict[str, Any]] = []
+        for column in self.columns:
+            count = self.cut_counts.get(column.source.name, 0)
+            not_applied = (f" (LobMaxSize {self.lob_kb:,} KB not applied by DMS to this column: the target holds "
+                           "longer values)") if column.lob_cut_not_applied else ""
+            if count:
+                s = "" if count == 1 else "s"
+                notes.append(f"{column.source.name}: {count:,} value{s} cut at {column.kind.cut_bytes:,} bytes "
+                             f"\u2014 {column.kind.cut_reason}{not_applied}")
+                cuts.append({"column": column.source.name, "values": count, "cut_bytes": column.kind.cut_bytes,
+                             "reason": column.kind.cut_reason + not_applied})
+            elif not_applied:
+                notes.append(f"{column.source.name}:{not_applied}")
+        if not notes:
+            return outcome
+        total = sum(c["values"] for c in cuts)
+        figures = {**outcome.figures, "truncated_values": total}
+        details = {**outcome.details, "truncated": cuts,
+                   "lob_max_size_not_applied": [c.source.name for c in self.columns if c.lob_cut_not_applied]}
+        if total and self.settings.fail_on_truncation and outcome.passed:
+            return Outcome(False, f"{total:,} value{'' if total == 1 else 's'} cut by DMS (--fail-on-truncation): "
+                                  f"{'; '.join(notes)}; {outcome.message}", figures, outcome.sql, details)
+        return Outcome(outcome.passed, f"{outcome.message}; {'; '.join(notes)}", figures, outcome.sql, details)
 
     def _segment_count(self) -> int:
         parts = 1
@@ -202,7 +302,7 @@ class TableDiff:
             return 0, 0, keyed
         low, high = min(values), max(values)
         width = max(1, math.ceil((high - low + 1) / self._segment_count()))
-        source_segments, target_segments = self._range_segments(low, high, width)
+        source_segments, target_segments = self._range_segments(low, high, width, first=True)
         source_rows = sum(n for n, _ in source_segments.values())
         target_rows = sum(n for n, _ in target_segments.values())
         pending = [(low, high, width, source_segments, target_segments)]
@@ -246,13 +346,16 @@ class TableDiff:
         self.fetched_rows += len(rows)
         return [tuple(row) for row in rows]
 
-    def _range_segments(self, low: int, high: int, width: int) -> tuple[dict[int, tuple[int, int]], ...]:
+    def _range_segments(self, low: int, high: int, width: int,
+                        first: bool = False) -> tuple[dict[int, tuple[int, int]], ...]:
         sqls = []
         for side in self.sides:
             key = side.key_raw[0]
             bucket = side.engine.int_div(f"{key} - {low}", width)
-            sqls.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}"))
+            sqls.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}", first=first))
         source_rows, target_rows = self._both(*sqls)
+        if first:
+            self._read_first_scan(source_rows, target_rows)
         return self._segment_map(source_rows), self._segment_map(target_rows)
 
     @staticmethod
@@ -268,8 +371,7 @@ class TableDiff:
     def _by_key_hash(self) -> tuple[int, int, "KeyedDiff"]:
         count = self._segment_count()
         buckets = [self._hash_bucket(side, count) for side in self.sides]
-        source_segments, target_segments = (self._segment_map(rows) for rows in self._both(
-            *(self._segments_sql(side, bucket) for side, bucket in zip(self.sides, buckets))))
+        source_segments, target_segments = self._first_segments(buckets)
         differing = sorted(b for b in set(source_segments) | set(target_segments)
                            if source_segments.get(b) != target_segments.get(b))
         self.segments = len(set(source_segments) | set(target_segments))
@@ -357,6 +459,10 @@ class TableDiff:
                    "changed_columns": dict(column_counts), "missing_columns": self.missing_columns,
                    "extra_columns": self.extra_columns, "removed_by_mapping": self.removed_columns,
                    "added_by_mapping": self.added_columns}
+        diagnoses = self._diagnoses(changes, column_counts, complete=len(changed_sample) == len(keyed.changed),
+                                    compared=source_rows)
+        if diagnoses:
+            details["diagnoses"] = [d.to_dict() for d in diagnoses]
         differences = keyed.missing_count + keyed.extra_count + len(keyed.changed) + len(keyed.duplicated)
         note = f" ({len(self.missing_columns)} source columns missing on the target: " \
                f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
@@ -372,15 +478,28 @@ class TableDiff:
         duplicated = f", {len(keyed.duplicated)} keys duplicated" if keyed.duplicated else ""
         message = (f"{keyed.missing_count} missing, {keyed.extra_count} extra, {len(keyed.changed)} changed rows"
                    + duplicated
-                   + (f"; changed columns: {changed_cols}" if changed_cols else "") + note)
+                   + (f"; changed columns: {changed_cols}" if changed_cols else "") + note
+                   + "".join(f"; {d.column}: {d.summary} (likely cause: {d.likely_cause})" for d in diagnoses))
         return Outcome(False, message, figures, self.sql, details)
+
+    @staticmethod
+    def _diagnoses(changes: list[dict[str, Any]], column_counts: Counter[str], *, complete: bool,
+                   compared: int) -> list[Diagnosis]:
+        """A systematic pattern per changed column (time shift, cut, rounding, ...) from the sampled value pairs:
+        given only when one pattern explains every sampled pair, so random defects get none."""
+        found = []
+        for column, count in column_counts.most_common():
+            pairs = [tuple(change["columns"][column]) for change in changes if column in change["columns"]]
+            diagnosis = diagnose(column, pairs, differing=count if complete else None, compared=compared)
+            if diagnosis is not None:
+                found.append(diagnosis)
+        return found
 
     # -- tables without a key ---------------------------------------------------------------------------
     def _multiset(self) -> Outcome:
         count = self._segment_count()
         buckets = [self._hash_bucket(side, count) for side in self.sides]
-        source_segments, target_segments = (self._segment_map(rows) for rows in self._both(
-            *(self._segments_sql(side, bucket) for side, bucket in zip(self.sides, buckets))))
+        source_segments, target_segments = self._first_segments(buckets)
         differing = sorted(b for b in set(source_segments) | set(target_segments)
                            if source_segments.get(b) != target_segments.get(b))
         source_counts: Counter[str] = Counter()
@@ -427,6 +546,14 @@ class TableDiff:
                 if row[0] in wanted and row[0] not in images:
                     images[row[0]] = {c.source.name: v for c, v in zip(self.columns, row[1:])}
         return images
+
+
+class _LobCutNotApplied(Exception):
+    """The target holds values of these columns longer than LobMaxSize cuts them (raised by the first scan)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        super().__init__(", ".join(columns))
+        self.columns = columns
 
 
 class Fetched(NamedTuple):

@@ -256,6 +256,11 @@ class Engine(abc.ABC):
         """SQL as a person would paste it into this database's client (for reports)."""
         return sql
 
+    def octet_length(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        """SQL expression: the bytes of a value as DMS measures it for a cut: UTF-8 bytes of a text, bytes of
+        binary data (on a target holding hex text: the hex digits)."""
+        return f"OCTET_LENGTH({column_sql})"
+
     def char_length(self, text_sql: str) -> str:
         """SQL expression: length of a text in characters (not bytes)."""
         return f"LENGTH({text_sql})"

@@ -1,8 +1,9 @@
-"""Catalog facts about a table, and the comparison kind of each column.
+"""Catalog facts about a table, and the comparison kind of a column: dialect-neutral data.
 
-The *kind* of a column is decided from the **source** (MySQL) column type, because it says what DMS did to the
-value on its way to Redshift; each engine then renders the same canonical text for that kind from its own column
-(see ``Engine.canonical``). Equal data must give equal canonical text on both sides.
+What a source type becomes on the target, and so how a column is compared, is not decided here: it is the
+migration *route*'s knowledge (``dmsval.routes``, e.g. MySQL -> Redshift). Each engine then renders the same
+canonical text for a :class:`ValueKind` from its own column (see ``Engine.canonical``). Equal data must give
+equal canonical text on both sides.
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ from typing import Any
 class ColumnInfo:
     name: str
     data_type: str  # lowercase base type as the catalog reports it: "int", "varchar", "timestamp without time zone"
-    column_type: str  # full declared type ("tinyint(1) unsigned", "numeric(5,2)")
+    column_type: str  # full declared type as the catalog reports it ("numeric(5,2)", "varchar(80)")
     numeric_precision: int | None = None
     numeric_scale: int | None = None
     datetime_precision: int | None = None
-    char_length: int | None = None
-    char_octet_length: int | None = None  # bytes (MySQL): DMS sizes Redshift VARCHARs in bytes
+    char_length: int | None = None  # declared length (a Redshift VARCHAR's is in bytes)
+    char_octet_length: int | None = None  # bytes, in the column's own character set (MySQL)
     charset: str | None = None  # MySQL character set of a text column
-
-    @property
-    def unsigned(self) -> bool:
-        return "unsigned" in self.column_type.lower()
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -57,54 +54,24 @@ class ValueKind:
     """How a column is compared. ``name`` is one of:
 
     int, decimal, float, date, datetime, bit, text, char, lob_text, lob_binary
+
+    (``lob_binary``: binary data the target holds as hex text, compared by an MD5 of the hex in lower case.)
     """
 
     name: str
     digits: int = 0  # float: significant digits compared
     precision: int = 0  # datetime: fractional digits compared; bit: width
-    lob_bytes: int = 0  # lob_*: bytes DMS keeps (limited LOB mode); 0 = whole value
+    cut_bytes: int = 0  # text / char / lob_*: bytes the target keeps (whole UTF-8 characters; binary: whole
+    #                     bytes before hex); 0 = the whole value
+    cut_reason: str = ""  # why the target keeps only cut_bytes (shown with the count of cut values)
+    number_text: bool = False  # int: the source's own text is not the number's (a zero-padded '0000'): use the number
+    cast_text: bool = False  # text: the source value is not a string (a time, a member list): compare its text form
 
     @property
     def is_lob(self) -> bool:
         return self.name in ("lob_text", "lob_binary")
 
-
-_INT = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
-_TEXT = {"varchar", "tinytext", "enum", "set", "time"}
-_LOB_TEXT = {"text", "mediumtext", "longtext", "json"}
-_LOB_BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "geometry", "point",
-               "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection"}
-REDSHIFT_VARCHAR_MAX = 65535
-
-
-def kind_of(column: ColumnInfo, *, float_digits: int, double_digits: int, lob_max_kb: int | None) -> ValueKind:
-    """The comparison kind of a MySQL source column (what DMS turns it into on Redshift).
-
-    ``lob_max_kb`` is the task's LobMaxSize in limited LOB mode (None: full LOB mode, no truncation; values
-    are still capped by Redshift's VARCHAR(65535), hex doubling binary data).
-    """
-    t = column.data_type.lower()
-    if t in _INT:
-        return ValueKind("int")
-    if t == "decimal":
-        return ValueKind("decimal") if (column.numeric_precision or 0) <= 38 else ValueKind("text")
-    if t == "float":
-        return ValueKind("float", digits=float_digits)
-    if t in ("double", "real"):
-        return ValueKind("float", digits=double_digits)
-    if t == "date":
-        return ValueKind("date")
-    if t in ("datetime", "timestamp"):
-        return ValueKind("datetime", precision=column.datetime_precision or 0)
-    if t == "bit":
-        return ValueKind("bit", precision=column.numeric_precision or 1)
-    if t == "char":
-        return ValueKind("char")
-    if t in _TEXT:
-        return ValueKind("text")
-    lob_bytes = lob_max_kb * 1024 if lob_max_kb else REDSHIFT_VARCHAR_MAX
-    if t in _LOB_TEXT:
-        return ValueKind("lob_text", lob_bytes=min(lob_bytes, REDSHIFT_VARCHAR_MAX))
-    if t in _LOB_BINARY:
-        return ValueKind("lob_binary", lob_bytes=min(lob_bytes, REDSHIFT_VARCHAR_MAX // 2))
-    return ValueKind("text")
+    @property
+    def hex_held(self) -> bool:
+        """Binary data the target holds as hex text (two characters per byte)."""
+        return self.name == "lob_binary"

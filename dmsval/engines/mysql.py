@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Any, Sequence
 
 import pymysql
@@ -201,7 +202,7 @@ class MySQLEngine(Engine):
         x = column_sql
         zero = f"{x} IS NULL OR YEAR({x}) = 0 OR MONTH({x}) = 0 OR DAY({x}) = 0"  # zero dates: NULL in Redshift
         if kind.name in ("int", "decimal"):
-            if column.data_type == "year":
+            if kind.number_text:
                 # YEAR 0000 reads as '0000' but DMS writes the integer 0 (INT2): '+ 0' renders it as a number
                 return f"CAST({x} + 0 AS CHAR)"
             return f"CAST({x} AS CHAR)"
@@ -219,28 +220,15 @@ class MySQLEngine(Engine):
                 return f"CAST({x} + 0 AS CHAR)"
             return f"LPAD(BIN({x} + 0), {kind.precision}, '0')"
         if kind.name == "char":
-            return _utf8mb4(f"RTRIM({x})", column)
+            return f"RTRIM({_text(x, kind, column)})"
         if kind.name == "text":
-            return _utf8mb4(x, column) if column.data_type == "varchar" else f"CAST({x} AS CHAR)"
+            return _text(x, kind, column)
         if kind.name == "lob_text":
-            # Limited LOB mode keeps the first LobMaxSize *bytes* of UTF-8, dropping a character the cut splits
-            # (dms_copy._truncate_text). LEFT(x, n) counted characters, a false alarm for multibyte text longer
-            # than n bytes (and MD5 of a latin1 column hashed latin1 bytes): cut the UTF-8 bytes instead.
-            # At most n / 4 characters always fit (the cheap common case). Otherwise n + 1 characters cover
-            # byte n + 1; when that byte is a continuation byte (0x80-0xBF), the cut goes back to before the
-            # lead byte of its character (at n, n - 1 or n - 2). Past the end, ASCII('') = 0 keeps everything.
-            n = kind.lob_bytes
-            b = f"CAST(CONVERT(LEFT({x}, {n + 1}) USING utf8mb4) AS BINARY)"
-
-            def lead(pos: int) -> str:
-                return f"ASCII(SUBSTRING({b}, {pos}, 1)) NOT BETWEEN 128 AND 191"
-
-            keep = (f"CASE WHEN {lead(n + 1)} THEN {n} WHEN {lead(n)} THEN {n - 1} WHEN {lead(n - 1)} THEN {n - 2} "
-                    f"ELSE {n - 3} END")
-            return (f"CASE WHEN CHAR_LENGTH({x}) * 4 <= {n} THEN MD5(CONVERT({x} USING utf8mb4)) "
-                    f"ELSE MD5(LEFT({b}, {keep})) END")
+            return f"MD5({_text(x, kind, column)})"
         if kind.name == "lob_binary":
-            return f"MD5(LOWER(HEX(LEFT({x}, {kind.lob_bytes}))))"  # DMS writes binary as hex text
+            kept = f"LEFT({x}, {kind.cut_bytes})" if kind.cut_bytes else x
+            # DMS writes binary as hex text; its letter case varies, both sides compare it in lower case
+            return f"MD5(LOWER(HEX({kept})))"
         raise AssertionError(kind)
 
     def shown(self, sql: str) -> str:
@@ -248,6 +236,12 @@ class MySQLEngine(Engine):
 
     def char_length(self, text_sql: str) -> str:
         return f"CHAR_LENGTH({text_sql})"  # MySQL's LENGTH counts bytes
+
+    def octet_length(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        if kind.hex_held:
+            return f"LENGTH({column_sql})"  # the bytes themselves
+        # UTF-8 bytes, whatever the column's character set (what DMS writes to the target)
+        return f"LENGTH({_text(column_sql, replace(kind, cut_bytes=0), column)})"
 
     def row_image(self, canonical_sqls: list[str]) -> str:
         # every canonical value is utf8mb4 text (see _utf8mb4), so MD5 hashes the same UTF-8 bytes as the
@@ -291,6 +285,30 @@ class MySQLEngine(Engine):
                 if not finished:
                     # stopped early or failed: an unread unbuffered result blocks the session, drop it instead
                     self.close()
+
+def _text(x: str, kind: ValueKind, column: ColumnInfo) -> str:
+    """The UTF-8 text of a value as the target holds it: its own text (or the text form of a non-string value),
+    cut at ``kind.cut_bytes`` bytes at the last whole character (DMS's byte cut drops a character it splits).
+
+    LEFT(x, n) counts characters, a false alarm for multibyte text longer than n bytes: the UTF-8 bytes are cut
+    instead. At most n / 4 characters always fit (the cheap common case). Otherwise n + 1 characters cover byte
+    n + 1; when that byte is a continuation byte (0x80-0xBF), the cut goes back to before the lead byte of its
+    character (at n, n - 1 or n - 2). Past the end, ASCII('') = 0 keeps everything.
+    """
+    text = f"CAST({x} AS CHAR)" if kind.cast_text else _utf8mb4(x, column)
+    n = kind.cut_bytes
+    if not n:
+        return text
+    b = f"CAST(CONVERT(LEFT({text}, {n + 1}) USING utf8mb4) AS BINARY)"
+
+    def lead(pos: int) -> str:
+        return f"ASCII(SUBSTRING({b}, {pos}, 1)) NOT BETWEEN 128 AND 191"
+
+    keep = (f"CASE WHEN {lead(n + 1)} THEN {n} WHEN {lead(n)} THEN {n - 1} WHEN {lead(n - 1)} THEN {max(n - 2, 0)} "
+            f"ELSE {max(n - 3, 0)} END")
+    return (f"CASE WHEN CHAR_LENGTH({text}) * 4 <= {n} THEN CONVERT({text} USING utf8mb4) "
+            f"ELSE CONVERT(LEFT({b}, {keep}) USING utf8mb4) END")
+
 
 def _utf8mb4(text_sql: str, column: ColumnInfo) -> str:
     """A column's own text in utf8mb4. Other canonical forms (CAST .. AS CHAR, DATE_FORMAT, MD5) are already in

@@ -156,8 +156,11 @@ class PostgresFamilyEngine(Engine):
             return f"RTRIM({x})"
         if kind.name == "text":
             return x
-        if kind.name in ("lob_text", "lob_binary"):
-            return f"MD5({x})"  # the target holds what DMS kept (text, or binary as hex text)
+        if kind.name == "lob_text":
+            return f"MD5({x})"  # the target holds what DMS kept
+        if kind.name == "lob_binary":
+            # binary arrives as hex text whose letter case DMS versions differ in: compared in lower case
+            return f"MD5(LOWER({x}))"
         raise AssertionError(kind)
 
     def row_image(self, canonical_sqls: list[str]) -> str:

@@ -1,4 +1,5 @@
-"""Load the public sample databases (Sakila, the employees subset) into a local MariaDB/MySQL.
+"""Load the public sample databases (Sakila, the employees subset) and dmsval's own boundary-value
+dataset (``datasets/boundary.sql``) into a local MariaDB/MySQL.
 
 The local stack needs a realistic DMS *source*: these loaders reproduce, in Python, the exact shell
 recipes of ``datasets/README.md`` so the tests and the demo see the same data the README's row
@@ -18,6 +19,11 @@ is used because the scripts rely on client features (``DELIMITER`` for triggers 
 Loads are idempotent: when the database already holds the documented row counts the load is skipped
 (well under a second), unless ``force=True``. A server-side named lock (``GET_LOCK``) serialises
 concurrent loaders (e.g. pytest-xdist workers), because each load starts with ``DROP DATABASE``.
+
+Every loader takes a ``time_zone`` (a fixed offset such as ``'+05:30'``): the load session runs in it, so
+TIMESTAMP literals of the scripts mean local time there - a source server whose default zone is not UTC.
+The zone a database was loaded in is recorded in its schema comment, and a load asked for another zone
+reloads it.
 """
 
 from __future__ import annotations
@@ -41,9 +47,11 @@ __all__ = [
     "LoadResult",
     "SAKILA_ROW_COUNTS",
     "EMPLOYEES_ROW_COUNTS",
+    "BOUNDARY_ROW_COUNTS",
     "datasets_dir",
     "load_sakila",
     "load_employees",
+    "load_boundary",
 ]
 
 #: Environment variable that points at the datasets folder (``sakila/``, ``employees/``).
@@ -59,6 +67,20 @@ EMPLOYEES_ROW_COUNTS: Mapping[str, int] = {
     "employee": 10000, "department": 9, "dept_manager": 24, "dept_emp": 11051, "title": 14782,
     "salary": 94917,
 }
+
+#: Row counts of ``datasets/boundary.sql`` (dmsval's own boundary-value dataset).
+BOUNDARY_ROW_COUNTS: Mapping[str, int] = {
+    "int_limits": 5, "unsigned_fit": 3, "unsigned_max_small": 3, "unsigned_max_int": 3,
+    "unsigned_max_big": 3, "decimals": 6, "floats": 12, "temporal": 7, "timestamps": 10, "bits": 5,
+    "texts": 9, "binaries": 5, "lobs": 5, "geometries": 5, "ci_keys": 8, "nokey": 7,
+}
+
+#: Schema comment recording the session time zone a database was loaded in.
+_TZ_MARK = "dmsval load: time_zone="
+_SERVER_DEFAULT_TZ = "server default"
+_FIXED_OFFSET = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
+# The boundary load's session: zero dates allowed, every other bad value still an error.
+_BOUNDARY_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION"
 
 # The README's `sed -E 's#/\*!50705 ([^*]*)\*/#\1#g'`, on bytes so no decoding is needed.
 _UNWRAP_50705 = re.compile(rb"/\*!50705 ([^*]*)\*/")
@@ -110,15 +132,18 @@ def datasets_dir() -> Path:
 # --------------------------------------------------------------------------------------- public API
 
 def load_sakila(conn_params: MySQLParams = MySQLParams(), *, database: str = "sakila",
-                force: bool = False) -> LoadResult:
+                force: bool = False, time_zone: str | None = None) -> LoadResult:
     """Load Sakila into ``database`` (default ``sakila``), skipping it when already complete.
 
     "Complete" means the 16 documented row counts match and ``address.location`` exists (a Sakila
-    loaded without the ``/*!50705`` rewrite has the right counts but lacks that column).
+    loaded without the ``/*!50705`` rewrite has the right counts but lacks that column), and it was
+    loaded in ``time_zone`` (None: the server's default zone; its ``last_update`` TIMESTAMPs are
+    literals, so they mean local time of that zone).
     For another ``database`` name the schema's ``DROP/CREATE SCHEMA``, ``USE`` and the
     ``sakila.``-qualified table names inside the views are rewritten.
     """
     _check_db_name(database)
+    _check_time_zone(time_zone)
     folder = datasets_dir() / "sakila"
     schema_file = _require_file(folder / "sakila-schema.sql")
     data_file = _require_file(folder / "sakila-data.sql.xz")
@@ -126,6 +151,7 @@ def load_sakila(conn_params: MySQLParams = MySQLParams(), *, database: str = "sa
     def script() -> Iterator[bytes]:
         schema_rename = _sakila_schema_renamer(database)
         data_rename = _use_renamer(b"sakila", database)
+        yield _time_zone_line(time_zone)
         with schema_file.open("rb") as fh:
             for line in fh:
                 yield schema_rename(_UNWRAP_50705.sub(rb"\1", line))
@@ -134,18 +160,21 @@ def load_sakila(conn_params: MySQLParams = MySQLParams(), *, database: str = "sa
             for line in fh:
                 yield data_rename(_UNWRAP_50705.sub(rb"\1", line))
 
-    return _load(conn_params, database, SAKILA_ROW_COUNTS, {"address": ("location",)}, script, force)
+    return _load(conn_params, database, SAKILA_ROW_COUNTS, {"address": ("location",)}, script, force,
+                 time_zone)
 
 
 def load_employees(conn_params: MySQLParams = MySQLParams(), *, database: str = "employees",
-                   force: bool = False) -> LoadResult:
+                   force: bool = False, time_zone: str | None = None) -> LoadResult:
     """Load the 10,000-employee subset into ``database`` (default ``employees``), skipping if complete.
 
     The shipped script creates database ``employee``; its ``DROP DATABASE``/``CREATE DATABASE``/``USE``
     lines are renamed and its ``source`` lines dropped, then the data files follow in the script's
-    order, the salary dump decompressed on the fly.
+    order, the salary dump decompressed on the fly. ``time_zone`` as for :func:`load_sakila` (the
+    dataset has no TIMESTAMP column, so only the recorded zone differs).
     """
     _check_db_name(database)
+    _check_time_zone(time_zone)
     folder = datasets_dir() / "employees"
     schema_file = _require_file(folder / "employee.sql")
     plain_files = [_require_file(folder / name) for name in (
@@ -156,6 +185,7 @@ def load_employees(conn_params: MySQLParams = MySQLParams(), *, database: str = 
     header = re.compile(rb"^(DROP DATABASE IF EXISTS|CREATE DATABASE IF NOT EXISTS|USE) employee;")
 
     def script() -> Iterator[bytes]:
+        yield _time_zone_line(time_zone)
         with schema_file.open("rb") as fh:
             for line in fh:
                 if line.startswith(b"source "):
@@ -169,14 +199,72 @@ def load_employees(conn_params: MySQLParams = MySQLParams(), *, database: str = 
         with _open_xz(salary_file) as fh:
             yield from fh
 
-    return _load(conn_params, database, EMPLOYEES_ROW_COUNTS, {}, script, force)
+    return _load(conn_params, database, EMPLOYEES_ROW_COUNTS, {}, script, force, time_zone)
+
+
+def load_boundary(conn_params: MySQLParams = MySQLParams(), *, database: str = "boundary",
+                  force: bool = False, time_zone: str = "+00:00") -> LoadResult:
+    """Load ``datasets/boundary.sql`` (every MySQL type at its limits) into ``database``.
+
+    The database is dropped and created (utf8mb4), and the script runs in a session with
+    ``sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'`` (zero dates such as ``'0000-00-00'`` load;
+    any other invalid value fails the load) and ``time_zone``: the script's plain TIMESTAMP literals mean
+    local time there, its range-limit and DST instants are written in UTC and do not depend on it.
+    Skipped when the database holds :data:`BOUNDARY_ROW_COUNTS` and was loaded in the same zone.
+    """
+    _check_db_name(database)
+    _check_time_zone(time_zone)
+    data_file = _require_file(datasets_dir() / "boundary.sql")
+    db = database.encode("ascii")
+
+    def script() -> Iterator[bytes]:
+        yield (b"DROP DATABASE IF EXISTS `" + db + b"`;\n"
+               b"CREATE DATABASE `" + db + b"` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;\n"
+               b"USE `" + db + b"`;\n"
+               b"SET SESSION sql_mode = '" + _BOUNDARY_SQL_MODE.encode("ascii") + b"';\n")
+        yield _time_zone_line(time_zone)
+        with data_file.open("rb") as fh:
+            yield from fh
+
+    return _load(conn_params, database, BOUNDARY_ROW_COUNTS, {}, script, force, time_zone)
 
 
 # ------------------------------------------------------------------------------------------ helpers
 
+def _check_time_zone(time_zone: str | None) -> None:
+    """A fixed offset (named zones need the server's time zone tables, often not loaded) or None."""
+    if time_zone is not None and not _FIXED_OFFSET.match(time_zone):
+        raise DatasetError(f"time_zone must be a fixed offset like '+05:30' (or None), got {time_zone!r}")
+
+
+def _time_zone_line(time_zone: str | None) -> bytes:
+    """The statement that puts the load session in ``time_zone`` (nothing for the server's default)."""
+    if time_zone is None:
+        return b""
+    return b"SET SESSION time_zone = '" + time_zone.encode("ascii") + b"';\n"
+
+
+def _loaded_time_zone(conn: pymysql.connections.Connection, database: str) -> str | None:
+    """The zone recorded by the last load (a database without the mark was loaded in the server's)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT schema_comment FROM information_schema.schemata WHERE schema_name = %s",
+                    (database,))
+        row = cur.fetchone()
+    comment = (row[0] or "") if row else ""
+    if not comment.startswith(_TZ_MARK):
+        return _SERVER_DEFAULT_TZ
+    return comment[len(_TZ_MARK):]
+
+
+def _mark_time_zone(conn: pymysql.connections.Connection, database: str, time_zone: str | None) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"ALTER DATABASE `{database}` COMMENT = %s",
+                    (_TZ_MARK + (time_zone or _SERVER_DEFAULT_TZ),))
+
+
 def _load(params: MySQLParams, database: str, expected: Mapping[str, int],
           required_columns: Mapping[str, tuple[str, ...]], script: Callable[[], Iterator[bytes]],
-          force: bool) -> LoadResult:
+          force: bool, time_zone: str | None = None) -> LoadResult:
     """Check, and if needed load and re-check, ``database`` while holding a server-side lock."""
     started = time.monotonic()
     try:
@@ -190,7 +278,8 @@ def _load(params: MySQLParams, database: str, expected: Mapping[str, int],
         with _named_lock(conn, f"dmsval_load_{database}"):
             if not force:
                 counts = _row_counts(conn, database, expected)
-                if counts == dict(expected) and _has_columns(conn, database, required_columns):
+                if counts == dict(expected) and _has_columns(conn, database, required_columns) \
+                        and _loaded_time_zone(conn, database) == (time_zone or _SERVER_DEFAULT_TZ):
                     return LoadResult(database, False, time.monotonic() - started, counts)
             _run_client(params, script())
             counts = _row_counts(conn, database, expected)
@@ -200,6 +289,8 @@ def _load(params: MySQLParams, database: str, expected: Mapping[str, int],
                                    f"ones (table: (found, expected)): {wrong}")
             if not _has_columns(conn, database, required_columns):
                 raise DatasetError(f"{database}: columns {dict(required_columns)} missing after load")
+            if time_zone is not None or _loaded_time_zone(conn, database) != _SERVER_DEFAULT_TZ:
+                _mark_time_zone(conn, database, time_zone)
             return LoadResult(database, True, time.monotonic() - started, counts)
     except pymysql.MySQLError as e:
         raise DatasetError(f"{database}: MySQL error while checking the dataset: {e}") from e

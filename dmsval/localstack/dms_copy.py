@@ -27,6 +27,12 @@ In particular:
 Memory stays bounded: rows are streamed from MySQL with an unbuffered ``SSCursor`` and written with
 ``COPY ... FROM STDIN`` one row at a time. The whole copy runs in one PostgreSQL transaction, so a
 failure leaves the previous target schema in place.
+
+Variants. The guide is silent on several conventions and DMS versions differ on others, so the copy
+takes a :class:`DmsVariant` naming one reading of each (the default is the model described above).
+The validator must accept every *faithful* variant on a clean copy and still find every real
+difference; ``tests/test_variant_matrix.py`` runs the suite over each of them. A variant that loses
+data on purpose (``float_text_digits``) declares ``faithful=False``.
 """
 
 from __future__ import annotations
@@ -41,14 +47,17 @@ import pymysql.cursors
 from psycopg import sql
 from pymysql.constants import FIELD_TYPE
 
-from ..dms_types import (BINARIES, DATES, GEOMETRIES, TEXT_LOBS, REDSHIFT_VARCHAR_MAX, MySQLColumn,
-                         redshift_type_for)
+from ..routes.mysql_redshift import (BINARIES, DATES, GEOMETRIES, TEXT_LOBS, REDSHIFT_VARCHAR_MAX, MySQLColumn,
+                                     redshift_type_for)
 from .datasets import MySQLParams
 
 __all__ = [
     "DmsCopyError",
+    "DmsVariant",
+    "DEFAULT_VARIANT",
     "MySQLColumn",
     "redshift_type_for",
+    "created_type_for",
     "value_converter_for",
     "copy_schema",
     "REDSHIFT_VARCHAR_MAX",
@@ -64,6 +73,155 @@ _Converter = Callable[[Any], Any]
 
 class DmsCopyError(RuntimeError):
     """The copy could not be done: bad arguments, an unsupported type, or a database error."""
+
+
+# ---------------------------------------------------------------------------------------- variants
+
+_HEX_CASES = ("lower", "upper")
+_BYTES_PER_CHAR = (4, 3)
+_UNSIGNED_WIDENINGS = ("always", "when_needed", "never")
+_LOB_CUTS = ("lob_max_size", "column_capacity")
+
+
+def _is_fixed_offset(text: object) -> bool:
+    """``+hh:mm`` / ``-hh:mm`` with hh <= 14 (MySQL's range); named zones need the server's zone tables."""
+    if not isinstance(text, str) or len(text) != 6 or text[0] not in "+-" or text[3] != ":":
+        return False
+    digits = text[1:3] + text[4:6]
+    return all(c in "0123456789" for c in digits) and int(text[1:3]) <= 14 and int(text[4:6]) < 60
+
+
+@dataclass(frozen=True)
+class DmsVariant:
+    """One reading of every convention on which DMS versions differ or the user guide is silent.
+
+    The default is the model this module has always implemented. Each switch:
+
+    ``hex_case``
+        ``"lower"`` | ``"upper"``: letter case of the hex text DMS writes for binary and geometry values
+        (the guide does not say; its own ``hex()`` transformation returns upper case).
+    ``varchar_bytes_per_char``
+        ``4`` | ``3``: bytes per character of the VARCHAR DMS creates for CHAR / VARCHAR / ENUM / SET
+        (Redshift widths are bytes). ``4`` keeps the source's octet length (``n x 4`` for utf8mb4).
+        ``3`` creates ``VARCHAR(n x 3)`` (the PostgreSQL target's 21,845 threshold hints at 3) and, as DMS
+        with ``TruncateColumns``, cuts a value that does not fit at that byte width, dropping a character
+        the cut would split. TINYTEXT is declared in bytes (255) and keeps its width in both.
+    ``unsigned_widening``
+        ``"always"``: the fixed mapping (INT UNSIGNED -> BIGINT, BIGINT UNSIGNED -> NUMERIC(20,0);
+        SMALLINT UNSIGNED -> SMALLINT as the guide's table says). ``"when_needed"``: an unsigned integer
+        column gets the signed type of its width unless a value in it needs the next wider one (decided
+        from the source's current maximum). ``"never"``: the signed type of the same width (INT UNSIGNED
+        -> INTEGER, BIGINT UNSIGNED -> BIGINT); a value that does not fit fails the load of its table, so
+        use it only on data that fits.
+    ``lob_cut``
+        ``"lob_max_size"``: limited LOB mode cuts TEXT/JSON at LobMaxSize bytes and binary at LobMaxSize
+        bytes before hex (both capped by VARCHAR(65535)). ``"column_capacity"``: LobMaxSize is not
+        applied; values are cut only at the target column's capacity (Redshift's 65535-byte VARCHAR with
+        ``TruncateColumns``: 65535 bytes of text, 32767 bytes of binary as hex).
+    ``source_time_zone``
+        The source *server's* default time zone, a fixed offset such as ``"+05:30"``. The copy's MySQL
+        session runs in it, as a DMS session opened without ``ServerTimezone`` would, and still reads
+        every TIMESTAMP converted to UTC (``CONVERT_TZ`` from the session zone), as DMS lands TIMESTAMPs in
+        UTC. DATETIME is a wall time and is never shifted. So a faithful copy's target does not depend on
+        this switch: what the variant changes is the *source data* - a database loaded by applications
+        whose sessions run at +05:30, where a TIMESTAMP literal '12:00' is stored as 06:30 UTC (the test
+        loaders take a ``time_zone`` for that). A validator reading the source in the server's zone
+        instead of UTC would report every TIMESTAMP as changed.
+    ``float_text_digits``
+        ``None``: DOUBLE values are copied exactly. ``15``: DOUBLE values are written as text at 15
+        significant digits, which does not round-trip every double (a lossy DMS/loader): such a
+        variant must declare ``faithful=False``. FLOAT (REAL) is unaffected (9 digits suffice for it).
+    ``faithful``
+        Whether a clean copy under this variant holds exactly the source data as far as Redshift can
+        (the validator must pass it). Declared, and checked against the switches that lose data.
+    """
+
+    hex_case: str = "lower"
+    varchar_bytes_per_char: int = 4
+    unsigned_widening: str = "always"
+    lob_cut: str = "lob_max_size"
+    source_time_zone: str = "+00:00"
+    float_text_digits: int | None = None
+    faithful: bool = True
+
+    def __post_init__(self) -> None:
+        for field_name, allowed in (("hex_case", _HEX_CASES), ("varchar_bytes_per_char", _BYTES_PER_CHAR),
+                                    ("unsigned_widening", _UNSIGNED_WIDENINGS), ("lob_cut", _LOB_CUTS)):
+            value = getattr(self, field_name)
+            if value not in allowed:
+                raise DmsCopyError(f"DmsVariant.{field_name} must be one of {list(allowed)}, got {value!r}")
+        if not _is_fixed_offset(self.source_time_zone):
+            raise DmsCopyError("DmsVariant.source_time_zone must be a fixed offset like '+05:30', got "
+                               f"{self.source_time_zone!r}")
+        digits = self.float_text_digits
+        if digits is not None and (isinstance(digits, bool) or not isinstance(digits, int)
+                                   or not 1 <= digits <= 17):
+            raise DmsCopyError(f"DmsVariant.float_text_digits must be None or 1..17, got {digits!r}")
+        if digits is not None and digits < 17 and self.faithful:
+            raise DmsCopyError(f"DmsVariant.float_text_digits={digits} does not round-trip every DOUBLE: "
+                               "declare faithful=False")
+
+    @property
+    def label(self) -> str:
+        """``default``, or the switches that differ from the default (``hex_case=upper,...``)."""
+        changed = [f"{name}={getattr(self, name)}" for name in (
+            "hex_case", "varchar_bytes_per_char", "unsigned_widening", "lob_cut", "source_time_zone",
+            "float_text_digits") if getattr(self, name) != getattr(DEFAULT_VARIANT, name)]
+        return ",".join(changed) or "default"
+
+
+DEFAULT_VARIANT = DmsVariant()
+
+#: MySQL types whose declared length counts characters (the VARCHAR DMS creates counts bytes).
+_CHARACTER_TYPES = ("char", "varchar", "enum", "set")
+#: Unsigned integer types -> the signed target type of the same width (Redshift has no 1-byte integer).
+_SIGNED_OF_WIDTH = {"tinyint": "SMALLINT", "smallint": "SMALLINT", "mediumint": "INTEGER",
+                    "int": "INTEGER", "bigint": "BIGINT"}
+#: Target integer types, narrowest first, with the largest value each holds.
+_INTEGER_LADDER = (("SMALLINT", 2**15 - 1), ("INTEGER", 2**31 - 1), ("BIGINT", 2**63 - 1),
+                   ("NUMERIC(20,0)", 2**64 - 1))
+_UNKNOWN = object()  # "the caller did not say" (distinct from None: a column holding no value)
+
+
+def _with_octets(column: MySQLColumn, octets: int) -> MySQLColumn:
+    """``column`` with another byte length (the mapping sizes VARCHARs from ``char_octet_length``)."""
+    return type(column)(**{**vars(column), "char_octet_length": octets})
+
+
+def _created_char_width(column: MySQLColumn, variant: DmsVariant, char_length: int | None) -> int | None:
+    """Bytes of the VARCHAR created for a character column under ``variant`` (None: the mapping's own)."""
+    if variant.varchar_bytes_per_char == 4 or column.data_type.lower() not in _CHARACTER_TYPES:
+        return None
+    if char_length is None:
+        raise DmsCopyError(f"column {column.name!r}: its length in characters is needed to size it at "
+                           f"{variant.varchar_bytes_per_char} bytes per character")
+    return max(1, min(char_length * variant.varchar_bytes_per_char, REDSHIFT_VARCHAR_MAX))
+
+
+def created_type_for(column: MySQLColumn, variant: DmsVariant = DEFAULT_VARIANT, *,
+                     char_length: int | None = None, max_value: Any = _UNKNOWN) -> str:
+    """The target type the copy creates for ``column`` under ``variant``.
+
+    The default variant is the mapping table's type (``redshift_type_for``). ``char_length`` (MySQL
+    ``CHARACTER_MAXIMUM_LENGTH``) is needed for character columns when ``varchar_bytes_per_char`` is 3;
+    ``max_value`` (the source column's current maximum, None for no values) for unsigned integer
+    columns when ``unsigned_widening`` is ``"when_needed"``.
+    """
+    data_type = column.data_type.lower()
+    width = _created_char_width(column, variant, char_length)
+    if width is not None:
+        return redshift_type_for(_with_octets(column, width))
+    if data_type in _SIGNED_OF_WIDTH and column.unsigned and variant.unsigned_widening != "always":
+        signed = _SIGNED_OF_WIDTH[data_type]
+        if variant.unsigned_widening == "never":
+            return signed
+        if max_value is _UNKNOWN:
+            raise DmsCopyError(f"column {column.name!r}: unsigned_widening='when_needed' needs the "
+                               "column's current maximum")
+        start = [name for name, _ in _INTEGER_LADDER].index(signed)
+        needed = 0 if max_value is None else int(max_value)
+        return next(name for name, limit in _INTEGER_LADDER[start:] if needed <= limit)
+    return redshift_type_for(column)
 
 
 # ----------------------------------------------------------------------------------- value mapping
@@ -96,25 +254,45 @@ def _truncate_text(limit_bytes: int) -> _Converter:
     return convert
 
 
-def _hex(limit_bytes: int) -> _Converter:
+def _hex(limit_bytes: int, upper: bool = False) -> _Converter:
+    if upper:
+        return lambda value: bytes(value[:limit_bytes]).hex().upper()
     return lambda value: bytes(value[:limit_bytes]).hex()
 
 
-def value_converter_for(column: MySQLColumn, lob_max_size_kb: int = 32) -> _Converter | None:
+def _float_text(digits: int) -> _Converter:
+    # the text a loader writes at `digits` significant digits; the target parses it back (lossy below 17)
+    return lambda value: format(value, f".{digits}g")
+
+
+def value_converter_for(column: MySQLColumn, lob_max_size_kb: int = 32,
+                        variant: DmsVariant = DEFAULT_VARIANT, *,
+                        char_length: int | None = None) -> _Converter | None:
     """How one value read from MySQL (pymysql, dates and decimals left as text) becomes its DMS form.
 
     None means "copy as read" (integers, floats, decimal text, CHAR/VARCHAR/ENUM/SET/TIME text; CHAR
     trailing spaces are already stripped by MySQL on read). Converters are never called on NULL.
+    ``variant`` chooses hex case, LOB cut, character-column cut (``char_length`` is the column's MySQL
+    length in characters, needed when ``varchar_bytes_per_char`` is 3) and DOUBLE text digits.
     """
     data_type = column.data_type.lower()
     if data_type in DATES:
         return _zero_date_to_null
     if data_type == "bit":
         return _bit_to_bool if column.bit_width == 1 else _bit_digits(column.bit_width)
+    width = _created_char_width(column, variant, char_length)
+    if width is not None:
+        return _truncate_text(width)  # TruncateColumns: cut at the created byte width
+    by_capacity = variant.lob_cut == "column_capacity"
     if data_type in TEXT_LOBS:
-        return _truncate_text(min(lob_max_size_kb * 1024, REDSHIFT_VARCHAR_MAX))
+        return _truncate_text(REDSHIFT_VARCHAR_MAX if by_capacity
+                              else min(lob_max_size_kb * 1024, REDSHIFT_VARCHAR_MAX))
     if data_type in BINARIES or data_type in GEOMETRIES:
-        return _hex(min(lob_max_size_kb * 1024, _MAX_HEX_SOURCE_BYTES))
+        return _hex(_MAX_HEX_SOURCE_BYTES if by_capacity
+                    else min(lob_max_size_kb * 1024, _MAX_HEX_SOURCE_BYTES),
+                    upper=variant.hex_case == "upper")
+    if data_type == "double" and variant.float_text_digits is not None:
+        return _float_text(variant.float_text_digits)
     return None
 
 
@@ -126,12 +304,15 @@ class _TablePlan:
     target: str
     columns: tuple[MySQLColumn, ...]
     primary_key: tuple[str, ...]  # lowercase target names; empty when absent or partly dropped
+    types: tuple[str, ...]  # created target type per column (under the copy's variant)
+    char_lengths: tuple[int | None, ...]  # MySQL CHARACTER_MAXIMUM_LENGTH per column
 
 
 def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_schema: str,
                 tables: list[str] | None = None, lob_max_size_kb: int = 32,
                 table_renames: dict[str, str] | None = None,
-                drop_columns: dict[str, list[str]] | None = None) -> dict[str, int]:
+                drop_columns: dict[str, list[str]] | None = None,
+                variant: DmsVariant = DEFAULT_VARIANT) -> dict[str, int]:
     """Full-load ``source_schema`` (MySQL database) into ``target_schema`` of ``pg_dsn``, DMS-style.
 
     The target schema is dropped and recreated. ``tables`` limits the copy to these source tables
@@ -140,21 +321,25 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
     ``rename`` / ``remove-column`` transformation rules. Names are lowercased on the target, as
     Redshift folds identifiers. The primary key is recreated unless one of its columns was dropped;
     no NOT NULL or other constraints (a zero date in a NOT NULL column lands as NULL, as in DMS).
-    Misspelt table/column names raise DmsCopyError. Returns rows copied per target table.
+    Misspelt table/column names raise DmsCopyError. ``variant`` picks the DMS conventions where DMS
+    versions differ (see :class:`DmsVariant`; the default is the model above). Returns rows copied per
+    target table.
     """
     if lob_max_size_kb < 1:
         raise DmsCopyError(f"lob_max_size_kb must be >= 1, got {lob_max_size_kb}")
+    if not isinstance(variant, DmsVariant):
+        raise DmsCopyError(f"variant must be a DmsVariant, got {type(variant).__name__}")
     table_renames = dict(table_renames or {})
     drop_columns = {t: list(cols) for t, cols in (drop_columns or {}).items()}
 
-    meta = _connect_mysql(mysql)
+    meta = _connect_mysql(mysql, variant.source_time_zone)
     try:
-        plans = _plan(meta, source_schema, tables, table_renames, drop_columns)
+        plans = _plan(meta, source_schema, tables, table_renames, drop_columns, variant)
     finally:
         meta.close()
 
     counts: dict[str, int] = {}
-    stream = _connect_mysql(mysql)
+    stream = _connect_mysql(mysql, variant.source_time_zone)
     try:
         with psycopg.connect(pg_dsn) as pg:
             with pg.transaction():
@@ -167,7 +352,7 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
                         cur.execute(_create_table_sql(target_schema.lower(), plan))
                         counts[plan.target] = _copy_rows(stream, cur, source_schema,
                                                          target_schema.lower(), plan,
-                                                         lob_max_size_kb)
+                                                         lob_max_size_kb, variant)
     except psycopg.Error as e:
         raise DmsCopyError(f"PostgreSQL error while copying {source_schema} -> {target_schema}: "
                            f"{e}") from e
@@ -178,12 +363,15 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
     return counts
 
 
-def _connect_mysql(params: MySQLParams) -> pymysql.connections.Connection:
-    """A read connection: utf8mb4 (3-byte utf8 turns emoji into '?'), UTC session, dates as text.
+def _connect_mysql(params: MySQLParams, time_zone: str = "+00:00") -> pymysql.connections.Connection:
+    """A read connection: utf8mb4 (3-byte utf8 turns emoji into '?'), dates as text, its session in
+    ``time_zone`` (the source server's default zone; TIMESTAMPs are converted to UTC when selected).
 
     Dates, times and decimals are left as the server's text: zero dates survive to be mapped to NULL,
     TIME keeps MySQL's 'HH:MM:SS[.ffffff]' form (also beyond 24 h), DECIMAL keeps its declared scale.
     """
+    if not _is_fixed_offset(time_zone):
+        raise DmsCopyError(f"time zone must be a fixed offset like '+05:30', got {time_zone!r}")
     text_types = {FIELD_TYPE.DATE, FIELD_TYPE.NEWDATE, FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP,
                   FIELD_TYPE.TIME, FIELD_TYPE.DECIMAL, FIELD_TYPE.NEWDECIMAL}
     conv = {k: v for k, v in pymysql.converters.conversions.items() if k not in text_types}
@@ -191,17 +379,19 @@ def _connect_mysql(params: MySQLParams) -> pymysql.connections.Connection:
         return pymysql.connect(
             host=params.host, port=params.port, user=params.user, password=params.password,
             charset="utf8mb4", conv=conv, autocommit=True, connect_timeout=10,
-            # TIMESTAMP is stored in UTC and DMS writes it to Redshift in UTC; a streaming reader may
-            # pause between rows while PostgreSQL catches up, so allow slow consumption.
-            init_command="SET time_zone = '+00:00', net_write_timeout = 3600",
+            # TIMESTAMP is stored in UTC and DMS writes it to Redshift in UTC (see _select_expr); a
+            # streaming reader may pause between rows while PostgreSQL catches up, so allow slow
+            # consumption.
+            init_command=f"SET time_zone = '{time_zone}', net_write_timeout = 3600",
         )
     except pymysql.MySQLError as e:
         raise DmsCopyError(f"cannot connect to MySQL at {params.host}:{params.port}: {e}") from e
 
 
 def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] | None,
-          renames: Mapping[str, str], drops: Mapping[str, list[str]]) -> list[_TablePlan]:
-    """Read columns and primary keys of the selected tables and apply renames/drops."""
+          renames: Mapping[str, str], drops: Mapping[str, list[str]],
+          variant: DmsVariant = DEFAULT_VARIANT) -> list[_TablePlan]:
+    """Read columns and primary keys of the selected tables, apply renames/drops, decide the types."""
     with conn.cursor() as cur:
         cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
                     "AND table_type = 'BASE TABLE' ORDER BY table_name", (schema,))
@@ -218,19 +408,25 @@ def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] |
         for table in selected:
             cur.execute(
                 "SELECT column_name, data_type, column_type, character_octet_length, "
-                "numeric_precision, numeric_scale, datetime_precision FROM information_schema.columns "
+                "numeric_precision, numeric_scale, datetime_precision, character_maximum_length "
+                "FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                 (schema, table))
-            all_columns = [MySQLColumn(r[0], r[1], r[2], _int(r[3]), _int(r[4]), _int(r[5]),
-                                       _int(r[6])) for r in cur.fetchall()]
+            read = [(MySQLColumn(r[0], r[1], r[2], _int(r[3]), _int(r[4]), _int(r[5]), _int(r[6])),
+                     _int(r[7])) for r in cur.fetchall()]
+            all_columns = [c for c, _ in read]
             dropped = {c.lower() for c in drops.get(table, [])}
             _require_known(f"drop_columns[{table!r}]", sorted(dropped),
                            [c.name.lower() for c in all_columns])
-            columns = tuple(c for c in all_columns if c.name.lower() not in dropped)
+            kept = [(c, n) for c, n in read if c.name.lower() not in dropped]
+            columns = tuple(c for c, _ in kept)
             if not columns:
                 raise DmsCopyError(f"table {table!r}: every column is dropped")
             for c in columns:
                 redshift_type_for(c)  # fail before any write on an unsupported type
+            maxima = _unsigned_maxima(cur, schema, table, columns, variant)
+            types = tuple(created_type_for(c, variant, char_length=n,
+                                           max_value=maxima.get(c.name, _UNKNOWN)) for c, n in kept)
 
             cur.execute("SELECT column_name FROM information_schema.key_column_usage "
                         "WHERE table_schema = %s AND table_name = %s AND constraint_name = 'PRIMARY' "
@@ -243,14 +439,29 @@ def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] |
             if target in targets:
                 raise DmsCopyError(f"two source tables map to target table {target!r}")
             targets.add(target)
-            plans.append(_TablePlan(table, target, columns, pk))
+            plans.append(_TablePlan(table, target, columns, pk, types, tuple(n for _, n in kept)))
     return plans
+
+
+def _unsigned_maxima(cur: Any, schema: str, table: str, columns: Sequence[MySQLColumn],
+                     variant: DmsVariant) -> dict[str, Any]:
+    """Current maximum of each unsigned integer column, when the variant sizes them by their values."""
+    if variant.unsigned_widening != "when_needed":
+        return {}
+    wanted = [c for c in columns if c.unsigned and c.data_type.lower() in _SIGNED_OF_WIDTH]
+    if not wanted:
+        return {}
+    cur.execute("SELECT {} FROM `{}`.`{}`".format(
+        ", ".join(f"MAX({_mysql_ident(c.name)})" for c in wanted),
+        schema.replace("`", "``"), table.replace("`", "``")))
+    row = cur.fetchone()
+    return {c.name: (None if v is None else int(v)) for c, v in zip(wanted, row)}
 
 
 def _create_table_sql(target_schema: str, plan: _TablePlan) -> sql.Composed:
     """CREATE TABLE with DMS types and the primary key only (no NOT NULL, no other constraints)."""
-    items = [sql.SQL("{} {}").format(sql.Identifier(c.name.lower()), sql.SQL(redshift_type_for(c)))
-             for c in plan.columns]
+    items = [sql.SQL("{} {}").format(sql.Identifier(c.name.lower()), sql.SQL(t))
+             for c, t in zip(plan.columns, plan.types)]
     if plan.primary_key:
         items.append(sql.SQL("PRIMARY KEY ({})").format(
             sql.SQL(", ").join(sql.Identifier(c) for c in plan.primary_key)))
@@ -260,9 +471,10 @@ def _create_table_sql(target_schema: str, plan: _TablePlan) -> sql.Composed:
 
 def _copy_rows(mysql_conn: pymysql.connections.Connection, pg_cur: psycopg.Cursor[Any],
                source_schema: str, target_schema: str, plan: _TablePlan,
-               lob_max_size_kb: int) -> int:
+               lob_max_size_kb: int, variant: DmsVariant = DEFAULT_VARIANT) -> int:
     """Stream one table: SSCursor batches in, converted rows out through COPY. Returns the row count."""
-    converters = [value_converter_for(c, lob_max_size_kb) for c in plan.columns]
+    converters = [value_converter_for(c, lob_max_size_kb, variant, char_length=n)
+                  for c, n in zip(plan.columns, plan.char_lengths)]
     select = "SELECT {} FROM `{}`.`{}`".format(
         ", ".join(_select_expr(c) for c in plan.columns),
         source_schema.replace("`", "``"), plan.source.replace("`", "``"))
@@ -299,9 +511,16 @@ def _convert_row(row: Sequence[Any], converters: Sequence[_Converter | None]) ->
 def _select_expr(column: MySQLColumn) -> str:
     """How a column is read. FLOAT is widened to DOUBLE because MariaDB's text protocol renders FLOAT
     with 6 significant digits (1234567.875 arrives as '1234570'): the stored float32 must reach REAL
-    unchanged, as DMS's binary REAL4 -> FLOAT4 path keeps it."""
+    unchanged, as DMS's binary REAL4 -> FLOAT4 path keeps it. TIMESTAMP is converted from the session's
+    zone (the source server's, see DmsVariant.source_time_zone) to UTC, as DMS lands it: with fixed
+    offsets the conversion is exact, and a zero TIMESTAMP becomes NULL as it would anyway."""
     ident = _mysql_ident(column.name)
-    return f"CAST({ident} AS DOUBLE)" if column.data_type.lower() == "float" else ident
+    data_type = column.data_type.lower()
+    if data_type == "float":
+        return f"CAST({ident} AS DOUBLE)"
+    if data_type == "timestamp":
+        return f"CONVERT_TZ({ident}, @@session.time_zone, '+00:00')"
+    return ident
 
 
 def _mysql_ident(name: str) -> str:
