@@ -277,7 +277,7 @@ class TableDiff:
             return outcome
         total = sum(c["values"] for c in cuts)
         figures = {**outcome.figures, "truncated_values": total}
-        details = {**outcome.details, "truncated": cuts,
+        details = {**outcome.details, "truncated": cuts, "notes": notes,
                    "lob_max_size_not_applied": [c.source.name for c in self.columns if c.lob_cut_not_applied]}
         if total and self.settings.fail_on_truncation and outcome.passed:
             return Outcome(False, f"{total:,} value{'' if total == 1 else 's'} cut by DMS (--fail-on-truncation): "
