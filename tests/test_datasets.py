@@ -1,4 +1,4 @@
-"""The repository carries the sample data its demo and tests load (a clone has no ../shared beside it)."""
+"""The repository carries the sample data its demo and tests load (a clone has nothing beside it)."""
 
 from __future__ import annotations
 
