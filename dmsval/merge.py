@@ -234,12 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = delivery.deliver(aws, document, [report, results_path], s3_uri=args.s3_uri.rstrip("/"),
                                    topic_arn=args.sns_topic_arn, task_id=run["task"]["identifier"],
                                    run_id=run["run_id"], report=report, presign_expiry=args.presign_expiry)
-        for channel, attempt in (("S3 upload", outcome.s3), ("SNS summary", outcome.sns)):
-            if attempt.status == "delivered":
-                print(f"dmsval merge: {channel} delivered to {attempt.target} ({attempt.detail})")
-            elif attempt.status == "failed":
-                print(f"dmsval merge DELIVERY FAILED: {channel}: {attempt.detail} (local files kept in "
-                      f"{results_path.parent})", file=sys.stderr)
+        for failed, text in outcome.lines(results_path.parent):
+            print(f"dmsval merge{' ' if failed else ': '}{text}", file=sys.stderr if failed else sys.stdout)
         run["delivery"] = outcome.to_dict()
         write_outputs(document, Path(args.reports_dir))  # the local copies record what delivery did
     return EXIT_OK if verdict in ("passed", "skipped") and not outcome.failed else EXIT_FAILED

@@ -196,12 +196,10 @@ def _deliver(aws: AwsContext, settings: Settings, document: dict[str, Any], file
     outcome = delivery.deliver(aws, redaction.scrub_data(document), files, s3_uri=settings.s3_uri,
                                topic_arn=settings.sns_topic_arn, task_id=run["task"]["identifier"],
                                run_id=run["run_id"], report=html, presign_expiry=settings.presign_expiry)
-    for channel, attempt in (("S3 upload", outcome.s3), ("SNS summary", outcome.sns)):
-        if attempt.status == "delivered":
-            say(f"dmsval: {channel} delivered to {attempt.target} ({attempt.detail})")
-        elif attempt.status == "failed":
-            say(f"dmsval DELIVERY FAILED: {channel}: {attempt.detail} (local files kept in {html.parent})", red=True)
-            print(f"dmsval: delivery failed: {channel}: {attempt.detail}", file=sys.stderr)
+    for failed, text in outcome.lines(html.parent):
+        say(f"dmsval {text}" if failed else f"dmsval: {text}", red=failed)
+        if failed:
+            print(f"dmsval {text}", file=sys.stderr)
     return outcome
 
 

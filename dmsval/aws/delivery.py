@@ -44,6 +44,16 @@ class Delivery:
     def to_dict(self) -> dict[str, Any]:
         return {"s3": self.s3.to_dict(), "sns": self.sns.to_dict()}
 
+    def lines(self, kept_in: Path) -> list[tuple[bool, str]]:
+        """(failed, text) per attempted channel, for the console of a run or a merge."""
+        out = []
+        for channel, attempt in (("S3 upload", self.s3), ("SNS summary", self.sns)):
+            if attempt.status == "delivered":
+                out.append((False, f"{channel} delivered to {attempt.target} ({attempt.detail})"))
+            elif attempt.status == "failed":
+                out.append((True, f"DELIVERY FAILED: {channel}: {attempt.detail} (local files kept in {kept_in})"))
+        return out
+
 
 def deliver(aws: AwsContext, document: dict[str, Any], files: list[Path], *, s3_uri: str | None,
             topic_arn: str | None, task_id: str, run_id: str, report: Path | None,

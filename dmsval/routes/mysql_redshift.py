@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, ClassVar, Protocol
 
 from ..engines.catalog import ColumnInfo, ValueKind
 from . import Route, UnknownSourceType, WidthNeed
@@ -36,6 +36,7 @@ class SourceColumn(Protocol):
     numeric_precision: int | None
     numeric_scale: int | None
     datetime_precision: int | None
+    char_length: int | None  # length in characters (CHARACTER_MAXIMUM_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class MySQLColumn:
     numeric_precision: int | None = None
     numeric_scale: int | None = None
     datetime_precision: int | None = None
+    char_length: int | None = None  # CHARACTER_MAXIMUM_LENGTH (characters; a PostgreSQL VARCHAR counts them)
 
     @property
     def unsigned(self) -> bool:
@@ -179,27 +181,39 @@ def _rule(column: SourceColumn) -> TypeRule | None:
     return TYPES.get(column.data_type.lower())
 
 
+def target_type_for(column: SourceColumn, types: dict[str, TypeRule], target: str) -> str:
+    """The target column type DMS creates for a MySQL column, from a route's type table."""
+    rule = types.get(column.data_type.lower())
+    if rule is None:
+        raise UnknownSourceType(f"column {column.name!r}: no DMS -> {target} mapping for MySQL type "
+                                f"{column.column_type!r}")
+    return rule.target(column)
+
+
 def redshift_type_for(column: SourceColumn) -> str:
     """The Redshift column type DMS creates for a MySQL column (one table-driven lookup).
 
     Raises UnknownSourceType for a type the table does not know, rather than guessing, so a new source
     type is noticed instead of being silently copied in a form DMS would not produce.
     """
-    rule = _rule(column)
-    if rule is None:
-        raise UnknownSourceType(f"column {column.name!r}: no DMS -> Redshift mapping for MySQL type "
-                                f"{column.column_type!r}")
-    return rule.target(column)
+    return target_type_for(column, TYPES, "Redshift")
 
 
 class MySQLToRedshift(Route):
     source_engine = "mysql"
     target_engine = "redshift"
+    #: the type table of the route (a route to another target from MySQL swaps it: see mysql_postgres)
+    types: ClassVar[dict[str, TypeRule]] = TYPES
+    #: the widest DECIMAL the target's NUMERIC holds; wider ones arrive as text
+    numeric_max_precision: ClassVar[int] = 38
+
+    def _rule(self, column: SourceColumn) -> TypeRule | None:
+        return self.types.get(column.data_type.lower())
 
     def kind_of(self, source: ColumnInfo, target: ColumnInfo | None, *, float_digits: int, double_digits: int,
                 lob_max_kb: int | None) -> ValueKind:
-        rule = _rule(source) or _UNKNOWN
-        if rule.kind == "decimal" and (source.numeric_precision or 0) > 38:
+        rule = self._rule(source) or _UNKNOWN
+        if rule.kind == "decimal" and (source.numeric_precision or 0) > self.numeric_max_precision:
             return ValueKind("text", cast_text=True)  # arrives as VARCHAR: the same text
         if rule.kind == "float":
             return ValueKind("float", digits=float_digits if rule.float_size == 4 else double_digits)
@@ -242,26 +256,26 @@ class MySQLToRedshift(Route):
         return cuts[0][0], "; ".join(why for _, _, why in cuts)
 
     def expected_target_type(self, source: ColumnInfo) -> str:
-        return redshift_type_for(source)
+        return target_type_for(source, self.types, self.target_engine)
 
     def is_range_key(self, source: ColumnInfo) -> bool:
-        rule = _rule(source)
+        rule = self._rule(source)
         return rule is not None and rule.range_key
 
     def source_range(self, source: ColumnInfo) -> tuple[Any, Any] | None:
-        rule = _rule(source)
+        rule = self._rule(source)
         if rule is None:
             return None
         if rule.kind == "decimal":
             p, s = source.numeric_precision, source.numeric_scale or 0
-            if p is None or p > 38:
+            if p is None or p > self.numeric_max_precision:
                 return None
             top = Decimal(10) ** (p - s) - Decimal(10) ** -s
             return (Decimal(0) if is_unsigned(source) else -top), top
         return rule.unsigned_range if is_unsigned(source) else rule.signed_range
 
     def aggregate_family(self, source: ColumnInfo, kind: ValueKind, side: ColumnInfo) -> str:
-        rule = _rule(source) or _UNKNOWN
+        rule = self._rule(source) or _UNKNOWN
         if kind.name == "text":
             return "text_length"  # decimal over 38 digits included
         if rule.aggregate == "integer" and side.data_type == "boolean":
@@ -269,13 +283,13 @@ class MySQLToRedshift(Route):
         return rule.aggregate
 
     def width_need(self, source: ColumnInfo, *, lob_max_kb: int | None) -> WidthNeed:
-        rule = _rule(source) or _UNKNOWN
+        rule = self._rule(source) or _UNKNOWN
         if rule.kind == "int":
             return WidthNeed("range")
         if rule.kind == "decimal":
             precision = source.numeric_precision or 0
             # over 38 digits DMS writes the text: sign, digits and point
-            return WidthNeed("range") if precision <= 38 else WidthNeed("octets", precision + 2)
+            return WidthNeed("range") if precision <= self.numeric_max_precision else WidthNeed("octets", precision + 2)
         if not rule.cut:
             return WidthNeed("")
         lob = (lob_max_kb * 1024) if (rule.lob and lob_max_kb) else 0
@@ -327,4 +341,4 @@ def _utf8_bytes(source: SourceColumn) -> int:
 
 
 __all__ = ["BINARIES", "DATES", "GEOMETRIES", "MySQLColumn", "MySQLToRedshift", "REDSHIFT_VARCHAR_MAX",
-           "TEXT_LOBS", "TYPES", "TypeRule", "UnknownSourceType", "redshift_type_for"]
+           "TEXT_LOBS", "TYPES", "TypeRule", "UnknownSourceType", "redshift_type_for", "target_type_for"]
