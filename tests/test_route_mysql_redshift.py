@@ -37,7 +37,7 @@ UTF8MB4_VARCHAR10 = src("varchar", "varchar(10)", char_length=10, char_octet_len
 
 def test_lookup_by_engine_names() -> None:
     assert isinstance(ROUTE, MySQLToRedshift) and ROUTE.name == "mysql->redshift"
-    assert find_route("mysql", "postgres") is None
+    assert find_route("postgres", "redshift") is None
     with pytest.raises(UnsupportedRoute, match="mysql -> redshift"):
         route_for("postgres", "mysql")
 

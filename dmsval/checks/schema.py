@@ -54,6 +54,8 @@ def parse_expected(declared: str) -> SqlType:
         return SqlType("float", 4 if t == "REAL" else 8, text=t)
     if m := re.match(r"VARCHAR\((\d+)\)", t):
         return SqlType("varchar", int(m.group(1)), text=t)
+    if t == "TEXT":
+        return SqlType("varchar", _UNBOUNDED, text=t)  # PostgreSQL's unbounded text (as parse_actual reads it)
     family = {"BOOLEAN": "bool", "DATE": "date", "TIMESTAMP": "timestamp"}.get(t, "other")
     return SqlType(family, text=t)
 

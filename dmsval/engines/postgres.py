@@ -159,9 +159,16 @@ class PostgresFamilyEngine(Engine):
         if kind.name == "lob_text":
             return f"MD5({x})"  # the target holds what DMS kept
         if kind.name == "lob_binary":
+            if column.data_type == "bytea":
+                return f"MD5(ENCODE({x}, 'hex'))"  # the bytes themselves (PostgreSQL target): the hex of them
             # binary arrives as hex text whose letter case DMS versions differ in: compared in lower case
             return f"MD5(LOWER({x}))"
         raise AssertionError(kind)
+
+    def octet_length(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
+        if column.data_type == "bytea":
+            return f"(2 * OCTET_LENGTH({column_sql}))"  # binary measured as the hex text it is compared as
+        return super().octet_length(column_sql, kind, column)
 
     def row_image(self, canonical_sqls: list[str]) -> str:
         pieces = [f"COALESCE(CAST(LENGTH({c}) AS VARCHAR) || ':' || {c}, '~')" for c in canonical_sqls]

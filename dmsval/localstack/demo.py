@@ -7,6 +7,10 @@
 5. Write the REPLICATION_TASK_STOPPED event and run ``pytest tests_validation`` from it.
 6. Print the SNS message as delivered (read back from moto through a subscribed SQS queue) and the report path.
 
+``--target postgres`` runs the same demo on the MySQL -> PostgreSQL route: the copy is PostgreSQL-typed (as a DMS
+full load into PostgreSQL lands it) and the target endpoint is a PostgreSQL endpoint on port 5432, read directly
+with psycopg (no shim).
+
 Exit status 0 when the run found exactly the planted defects, 1 otherwise.
 """
 
@@ -41,6 +45,9 @@ DEMO_PASSWORD = "demo-Pa55word-never-shown"
 DEMO_READER = "dmsval_reader"  # a SELECT-only MariaDB account, as a DBA would give the validator
 MOTO_PORT = 5055
 SHIM_PORT = 5439
+POSTGRES_PORT = 5432
+#: the demo's targets: DMS target EngineName -> the port the validator reaches it on
+TARGET_PORTS = {"redshift": SHIM_PORT, "postgres": POSTGRES_PORT}
 
 def _rule(rule_id: int, rule: dict) -> dict:
     return {"rule-id": str(rule_id), "rule-name": f"rule-{rule_id}", **rule}
@@ -66,15 +73,16 @@ DEMO_TABLE_MAPPINGS = {
 }
 
 
-def dms_full_load(mysql: MySQLParams, dsn: str) -> dict[str, int]:
+def dms_full_load(mysql: MySQLParams, dsn: str, target: str = "redshift") -> dict[str, int]:
     """What the demo task's full load leaves in the target: the mapping's effects applied to a DMS-style copy.
 
-    Returns the rows loaded per *source* table, as DMS's table statistics report them.
+    ``target`` is the DMS target engine whose types the copy creates ("redshift" or "postgres"). Returns the rows
+    loaded per *source* table, as DMS's table statistics report them.
     """
     tables = [t for t in sakila_tables(mysql) if t != "film_text"]  # rule 2
     renames = {"language": "languages"}  # rule 5
     copied = copy_schema(mysql, dsn, "sakila", "sakila", tables=tables, table_renames=renames,
-                         drop_columns={"staff": ["picture"]})  # rule 6
+                         drop_columns={"staff": ["picture"]}, target=target)  # rule 6
     with psycopg.connect(dsn) as conn:
         deleted = conn.execute("DELETE FROM sakila.actor WHERE NOT (actor_id <= 150)").rowcount  # rule 3's filter
     loaded = {source: copied[renames.get(source, source)] for source in tables}
@@ -126,7 +134,10 @@ def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers for the run (0 = serial)")
+    parser.add_argument("--target", choices=sorted(TARGET_PORTS), default="redshift",
+                        help="the DMS target engine of the demo's migration (default: redshift)")
     args = parser.parse_args(argv)
+    target = args.target
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
@@ -137,13 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     moto = services.ensure_own_moto(MOTO_PORT)
     print(f"   {moto}", flush=True)
     endpoint_url = moto.address
-    services.ensure_redshift_shim(listen_port=SHIM_PORT, upstream_port=5432)
+    if target == "redshift":
+        services.ensure_redshift_shim(listen_port=SHIM_PORT, upstream_port=POSTGRES_PORT)
 
-    print("== 2. Sakila into MariaDB, DMS-style full load into PostgreSQL (as Redshift)", flush=True)
+    print("== 2. Sakila into MariaDB, DMS-style full load into PostgreSQL"
+          + (" (as Redshift)" if target == "redshift" else ""), flush=True)
     mysql = MySQLParams()
     load_sakila(mysql)
     prepare_redshift_standin(DEMO_DB)
-    copied = dms_full_load(mysql, pg_dsn(DEMO_DB))
+    copied = dms_full_load(mysql, pg_dsn(DEMO_DB), target=target)
     print(f"   copied {len(copied)} tables, {sum(copied.values())} rows", flush=True)
     stats_path = write_table_statistics(copied, REPO / ".local" / "demo-table-statistics.json")
 
@@ -156,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     services.reset_moto(endpoint_url)
     aws = AwsContext(REGION, endpoint_url)
     ensure_mysql_reader("127.0.0.1", 3306, DEMO_READER, DEMO_PASSWORD)
-    made = provision(aws, name=TASK_NAME,
+    made = provision(aws, name=TASK_NAME if target == "redshift" else f"sakila-to-{target}",
                      source=DbEndpoint("127.0.0.1", 3306, DEMO_READER, DEMO_PASSWORD, "sakila"),
-                     target=DbEndpoint("127.0.0.1", SHIM_PORT, "postgres", DEMO_PASSWORD, DEMO_DB),
-                     table_mappings=DEMO_TABLE_MAPPINGS)
+                     target=DbEndpoint("127.0.0.1", TARGET_PORTS[target], "postgres", DEMO_PASSWORD, DEMO_DB),
+                     table_mappings=DEMO_TABLE_MAPPINGS, target_engine=target)
     event_path = REPO / "reports" / "demo-event.json"
     event_path.parent.mkdir(exist_ok=True)
     event_path.write_text(json.dumps(stopped_event(made.task_arn), indent=2))

@@ -28,6 +28,12 @@ Memory stays bounded: rows are streamed from MySQL with an unbuffered ``SSCursor
 ``COPY ... FROM STDIN`` one row at a time. The whole copy runs in one PostgreSQL transaction, so a
 failure leaves the previous target schema in place.
 
+Targets. ``target="postgres"`` lands the copy as a full load into PostgreSQL / Aurora PostgreSQL would
+instead (the route ``dmsval.routes.mysql_postgres``): PostgreSQL's types (VARCHAR(n) in characters, TEXT,
+BYTEA holding the bytes themselves), values cut only at LobMaxSize (no 65535-byte VARCHAR). The variants that
+describe Redshift's byte widths (``varchar_bytes_per_char=3``, ``lob_cut="column_capacity"``) do not apply
+there and are refused; ``hex_case`` has no effect on BYTEA.
+
 Variants. The guide is silent on several conventions and DMS versions differ on others, so the copy
 takes a :class:`DmsVariant` naming one reading of each (the default is the model described above).
 The validator must accept every *faithful* variant on a clean copy and still find every real
@@ -47,6 +53,7 @@ import pymysql.cursors
 from psycopg import sql
 from pymysql.constants import FIELD_TYPE
 
+from ..routes.mysql_postgres import postgres_type_for
 from ..routes.mysql_redshift import (BINARIES, DATES, GEOMETRIES, TEXT_LOBS, REDSHIFT_VARCHAR_MAX, MySQLColumn,
                                      redshift_type_for)
 from .datasets import MySQLParams
@@ -61,7 +68,11 @@ __all__ = [
     "value_converter_for",
     "copy_schema",
     "REDSHIFT_VARCHAR_MAX",
+    "TARGETS",
 ]
+
+#: The copy's targets: the type table (a route's) DMS creates the target columns from.
+TARGETS: dict[str, Callable[[MySQLColumn], str]] = {"redshift": redshift_type_for, "postgres": postgres_type_for}
 
 #: Redshift's widest VARCHAR, in bytes.
 #: Largest source blob whose lowercase hex still fits VARCHAR(65535).
@@ -198,15 +209,30 @@ def _created_char_width(column: MySQLColumn, variant: DmsVariant, char_length: i
     return max(1, min(char_length * variant.varchar_bytes_per_char, REDSHIFT_VARCHAR_MAX))
 
 
+def _type_table(target: str) -> Callable[[MySQLColumn], str]:
+    if target not in TARGETS:
+        raise DmsCopyError(f"target must be one of {sorted(TARGETS)}, got {target!r}")
+    return TARGETS[target]
+
+
+def _check_target_variant(target: str, variant: DmsVariant) -> None:
+    _type_table(target)
+    if target != "redshift" and (variant.varchar_bytes_per_char != 4 or variant.lob_cut != "lob_max_size"):
+        raise DmsCopyError(f"variant {variant.label}: varchar_bytes_per_char and lob_cut describe Redshift's byte "
+                           f"widths; they do not apply to a {target} target")
+
+
 def created_type_for(column: MySQLColumn, variant: DmsVariant = DEFAULT_VARIANT, *,
-                     char_length: int | None = None, max_value: Any = _UNKNOWN) -> str:
+                     char_length: int | None = None, max_value: Any = _UNKNOWN, target: str = "redshift") -> str:
     """The target type the copy creates for ``column`` under ``variant``.
 
     The default variant is the mapping table's type (``redshift_type_for``). ``char_length`` (MySQL
     ``CHARACTER_MAXIMUM_LENGTH``) is needed for character columns when ``varchar_bytes_per_char`` is 3;
     ``max_value`` (the source column's current maximum, None for no values) for unsigned integer
-    columns when ``unsigned_widening`` is ``"when_needed"``.
+    columns when ``unsigned_widening`` is ``"when_needed"``. ``target`` picks the type table (see TARGETS).
     """
+    type_for = _type_table(target)
+    _check_target_variant(target, variant)
     data_type = column.data_type.lower()
     width = _created_char_width(column, variant, char_length)
     if width is not None:
@@ -221,7 +247,7 @@ def created_type_for(column: MySQLColumn, variant: DmsVariant = DEFAULT_VARIANT,
         start = [name for name, _ in _INTEGER_LADDER].index(signed)
         needed = 0 if max_value is None else int(max_value)
         return next(name for name, limit in _INTEGER_LADDER[start:] if needed <= limit)
-    return redshift_type_for(column)
+    return type_for(column)
 
 
 # ----------------------------------------------------------------------------------- value mapping
@@ -260,6 +286,10 @@ def _hex(limit_bytes: int, upper: bool = False) -> _Converter:
     return lambda value: bytes(value[:limit_bytes]).hex()
 
 
+def _cut_bytes(limit_bytes: int) -> _Converter:
+    return lambda value: bytes(value[:limit_bytes])
+
+
 def _float_text(digits: int) -> _Converter:
     # the text a loader writes at `digits` significant digits; the target parses it back (lossy below 17)
     return lambda value: format(value, f".{digits}g")
@@ -267,14 +297,16 @@ def _float_text(digits: int) -> _Converter:
 
 def value_converter_for(column: MySQLColumn, lob_max_size_kb: int = 32,
                         variant: DmsVariant = DEFAULT_VARIANT, *,
-                        char_length: int | None = None) -> _Converter | None:
+                        char_length: int | None = None, target: str = "redshift") -> _Converter | None:
     """How one value read from MySQL (pymysql, dates and decimals left as text) becomes its DMS form.
 
     None means "copy as read" (integers, floats, decimal text, CHAR/VARCHAR/ENUM/SET/TIME text; CHAR
     trailing spaces are already stripped by MySQL on read). Converters are never called on NULL.
     ``variant`` chooses hex case, LOB cut, character-column cut (``char_length`` is the column's MySQL
-    length in characters, needed when ``varchar_bytes_per_char`` is 3) and DOUBLE text digits.
+    length in characters, needed when ``varchar_bytes_per_char`` is 3) and DOUBLE text digits. On a
+    ``postgres`` target, LOB text and binary are cut at LobMaxSize only, binary kept as bytes (BYTEA).
     """
+    _check_target_variant(target, variant)
     data_type = column.data_type.lower()
     if data_type in DATES:
         return _zero_date_to_null
@@ -283,6 +315,14 @@ def value_converter_for(column: MySQLColumn, lob_max_size_kb: int = 32,
     width = _created_char_width(column, variant, char_length)
     if width is not None:
         return _truncate_text(width)  # TruncateColumns: cut at the created byte width
+    if target != "redshift":
+        if data_type in TEXT_LOBS:
+            return _truncate_text(lob_max_size_kb * 1024)
+        if data_type in BINARIES or data_type in GEOMETRIES:
+            return _cut_bytes(lob_max_size_kb * 1024)
+        if data_type == "double" and variant.float_text_digits is not None:
+            return _float_text(variant.float_text_digits)
+        return None
     by_capacity = variant.lob_cut == "column_capacity"
     if data_type in TEXT_LOBS:
         return _truncate_text(REDSHIFT_VARCHAR_MAX if by_capacity
@@ -312,7 +352,7 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
                 tables: list[str] | None = None, lob_max_size_kb: int = 32,
                 table_renames: dict[str, str] | None = None,
                 drop_columns: dict[str, list[str]] | None = None,
-                variant: DmsVariant = DEFAULT_VARIANT) -> dict[str, int]:
+                variant: DmsVariant = DEFAULT_VARIANT, target: str = "redshift") -> dict[str, int]:
     """Full-load ``source_schema`` (MySQL database) into ``target_schema`` of ``pg_dsn``, DMS-style.
 
     The target schema is dropped and recreated. ``tables`` limits the copy to these source tables
@@ -322,19 +362,21 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
     Redshift folds identifiers. The primary key is recreated unless one of its columns was dropped;
     no NOT NULL or other constraints (a zero date in a NOT NULL column lands as NULL, as in DMS).
     Misspelt table/column names raise DmsCopyError. ``variant`` picks the DMS conventions where DMS
-    versions differ (see :class:`DmsVariant`; the default is the model above). Returns rows copied per
-    target table.
+    versions differ (see :class:`DmsVariant`; the default is the model above). ``target`` is the DMS
+    target engine whose types the copy creates: ``"redshift"`` (default) or ``"postgres"``. Returns rows
+    copied per target table.
     """
     if lob_max_size_kb < 1:
         raise DmsCopyError(f"lob_max_size_kb must be >= 1, got {lob_max_size_kb}")
     if not isinstance(variant, DmsVariant):
         raise DmsCopyError(f"variant must be a DmsVariant, got {type(variant).__name__}")
+    _check_target_variant(target, variant)
     table_renames = dict(table_renames or {})
     drop_columns = {t: list(cols) for t, cols in (drop_columns or {}).items()}
 
     meta = _connect_mysql(mysql, variant.source_time_zone)
     try:
-        plans = _plan(meta, source_schema, tables, table_renames, drop_columns, variant)
+        plans = _plan(meta, source_schema, tables, table_renames, drop_columns, variant, target)
     finally:
         meta.close()
 
@@ -352,7 +394,7 @@ def copy_schema(mysql: MySQLParams, pg_dsn: str, source_schema: str, target_sche
                         cur.execute(_create_table_sql(target_schema.lower(), plan))
                         counts[plan.target] = _copy_rows(stream, cur, source_schema,
                                                          target_schema.lower(), plan,
-                                                         lob_max_size_kb, variant)
+                                                         lob_max_size_kb, variant, target)
     except psycopg.Error as e:
         raise DmsCopyError(f"PostgreSQL error while copying {source_schema} -> {target_schema}: "
                            f"{e}") from e
@@ -390,7 +432,7 @@ def _connect_mysql(params: MySQLParams, time_zone: str = "+00:00") -> pymysql.co
 
 def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] | None,
           renames: Mapping[str, str], drops: Mapping[str, list[str]],
-          variant: DmsVariant = DEFAULT_VARIANT) -> list[_TablePlan]:
+          variant: DmsVariant = DEFAULT_VARIANT, target_engine: str = "redshift") -> list[_TablePlan]:
     """Read columns and primary keys of the selected tables, apply renames/drops, decide the types."""
     with conn.cursor() as cur:
         cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
@@ -412,7 +454,7 @@ def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] |
                 "FROM information_schema.columns "
                 "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                 (schema, table))
-            read = [(MySQLColumn(r[0], r[1], r[2], _int(r[3]), _int(r[4]), _int(r[5]), _int(r[6])),
+            read = [(MySQLColumn(r[0], r[1], r[2], _int(r[3]), _int(r[4]), _int(r[5]), _int(r[6]), _int(r[7])),
                      _int(r[7])) for r in cur.fetchall()]
             all_columns = [c for c, _ in read]
             dropped = {c.lower() for c in drops.get(table, [])}
@@ -422,11 +464,12 @@ def _plan(conn: pymysql.connections.Connection, schema: str, tables: list[str] |
             columns = tuple(c for c, _ in kept)
             if not columns:
                 raise DmsCopyError(f"table {table!r}: every column is dropped")
+            type_for = _type_table(target_engine)
             for c in columns:
-                redshift_type_for(c)  # fail before any write on an unsupported type
+                type_for(c)  # fail before any write on an unsupported type
             maxima = _unsigned_maxima(cur, schema, table, columns, variant)
-            types = tuple(created_type_for(c, variant, char_length=n,
-                                           max_value=maxima.get(c.name, _UNKNOWN)) for c, n in kept)
+            types = tuple(created_type_for(c, variant, char_length=n, max_value=maxima.get(c.name, _UNKNOWN),
+                                           target=target_engine) for c, n in kept)
 
             cur.execute("SELECT column_name FROM information_schema.key_column_usage "
                         "WHERE table_schema = %s AND table_name = %s AND constraint_name = 'PRIMARY' "
@@ -471,9 +514,9 @@ def _create_table_sql(target_schema: str, plan: _TablePlan) -> sql.Composed:
 
 def _copy_rows(mysql_conn: pymysql.connections.Connection, pg_cur: psycopg.Cursor[Any],
                source_schema: str, target_schema: str, plan: _TablePlan,
-               lob_max_size_kb: int, variant: DmsVariant = DEFAULT_VARIANT) -> int:
+               lob_max_size_kb: int, variant: DmsVariant = DEFAULT_VARIANT, target: str = "redshift") -> int:
     """Stream one table: SSCursor batches in, converted rows out through COPY. Returns the row count."""
-    converters = [value_converter_for(c, lob_max_size_kb, variant, char_length=n)
+    converters = [value_converter_for(c, lob_max_size_kb, variant, char_length=n, target=target)
                   for c, n in zip(plan.columns, plan.char_lengths)]
     select = "SELECT {} FROM `{}`.`{}`".format(
         ", ".join(_select_expr(c) for c in plan.columns),

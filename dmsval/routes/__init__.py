@@ -92,9 +92,10 @@ class Route(abc.ABC):
 
 
 def _routes() -> dict[tuple[str, str], type[Route]]:
+    from .mysql_postgres import MySQLToPostgres
     from .mysql_redshift import MySQLToRedshift
 
-    return {(r.source_engine, r.target_engine): r for r in (MySQLToRedshift,)}
+    return {(r.source_engine, r.target_engine): r for r in (MySQLToRedshift, MySQLToPostgres)}
 
 
 def find_route(source_engine: str, target_engine: str) -> Route | None:
