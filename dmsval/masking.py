@@ -53,6 +53,11 @@ class Masker:
 
     def details(self, details: dict[str, Any]) -> dict[str, Any]:
         out = dict(details)
+        if "diagnoses" in out:  # the pattern and its cause stay; figures may quote values (zero dates, spellings)
+            out["diagnoses"] = [{**d, "figures": {k: (v if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                      else "(hidden by --mask-values)")
+                                                  for k, v in (d.get("figures") or {}).items()}}
+                                for d in out["diagnoses"]]
         for field in _ROW_LISTS:
             if field in out:
                 out[field] = [[self.value(v) for v in row] for row in out[field]]

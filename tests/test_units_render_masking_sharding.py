@@ -459,10 +459,8 @@ def test_case_text_of_custom_sql_rows_truncates_long_samples() -> None:
     assert "only in target" not in out
 
 
-# -- known product bugs (strict xfail: they start failing once fixed) --------------------------------------------
+# -- found by these tests, fixed --------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: Masker.details leaves details['diagnoses'] untouched, and a "
-                   "zero_date_vs_null diagnosis quotes source values (summary and figures.zero_values)")
 def test_masked_details_hide_values_quoted_by_diagnoses() -> None:
     from dmsval.diagnosis import diagnose
 
@@ -478,8 +476,6 @@ def test_masked_details_hide_values_quoted_by_diagnoses() -> None:
     assert [b for b in births if b in dumped] == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: sns_text.subject cuts the end of the subject (the counts), not the "
-                   "task name its comment says it trims")
 def test_sns_subject_keeps_the_counts_when_the_task_name_is_long() -> None:
     doc = json.loads(json.dumps(FAILED))
     doc["run"]["task"]["identifier"] = "customer-orders-replication-" + "x" * 70

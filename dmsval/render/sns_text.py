@@ -24,10 +24,15 @@ def subject(results: dict[str, Any]) -> str:
         tail = f"{c['missing']} of {len(run.get('planned_cases') or [])} cases did not run, {c['failed']} failed"
     else:
         tail = f"{c['failed']} failed, {c['error']} errors, {c['passed']} passed"
-    text = f"dmsval {_VERDICT_WORD[run['verdict']]}: {run['task']['identifier']} - {tail}"
-    # Subjects must be ASCII without newlines; trim the task name part rather than the verdict
-    text = text.encode("ascii", "replace").decode().replace("\n", " ")
-    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+    def ascii_line(value: str) -> str:  # subjects must be ASCII without newlines
+        return value.encode("ascii", "replace").decode().replace("\n", " ").replace("\r", " ")
+
+    head, tail = f"dmsval {_VERDICT_WORD[run['verdict']]}: ", ascii_line(f" - {tail}")
+    task = ascii_line(str(run["task"]["identifier"]))
+    room = SUBJECT_LIMIT - len(head) - len(tail)
+    if len(task) > room:  # the verdict and the counts are what a subject is read for: the task name gives way
+        task = task[: max(room - 3, 0)] + "..."
+    return (head + task + tail)[:SUBJECT_LIMIT]
 
 
 def _figures(figures: dict[str, Any]) -> str:
