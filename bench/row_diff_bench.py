@@ -2,7 +2,7 @@
 
 For each N (default 200,000 and 2,000,000) it builds a table in MariaDB (``dmsval_bench.items_<N>``) with the
 awkward types DMS transforms, copies it into PostgreSQL the way a DMS full load into Redshift would
-(``dmsval.localstack.dms_copy``), plants 25 differences of every kind (missing, extra and changed rows in 9
+(``devstack.dms_copy``), plants 25 differences of every kind (missing, extra and changed rows in 9
 different columns) and then, in separate processes, alternately times
 
 * the floor: one full-scan checksum aggregate per side (COUNT(*) and the sum of the same normalized row hash
@@ -33,16 +33,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dmsval.aws.secrets import Credentials  # noqa: E402
+from dmsval.credentials import Credentials  # noqa: E402
 from dmsval.checks.base import Case, CheckContext, on_both_sides  # noqa: E402
 from dmsval.checks.row_diff import RowDiff, TableDiff, diff_tables  # noqa: E402
 from dmsval.config import Settings  # noqa: E402
 from dmsval.engines import Engine, open_engine  # noqa: E402
-from dmsval.localstack import services  # noqa: E402
-from dmsval.localstack.datasets import MySQLParams  # noqa: E402
-from dmsval.localstack.dms_copy import copy_schema  # noqa: E402
-from dmsval.localstack.redshift_shim import RedshiftShim  # noqa: E402
-from dmsval.localstack.standin import prepare_redshift_standin  # noqa: E402
+from devstack import services  # noqa: E402
+from devstack.datasets import MySQLParams  # noqa: E402
+from devstack.dms_copy import copy_schema  # noqa: E402
+from devstack.redshift_shim import RedshiftShim  # noqa: E402
+from devstack.standin import prepare_redshift_standin  # noqa: E402
 from dmsval.mappings import TablePair  # noqa: E402
 
 SOURCE_DB = "dmsval_bench"

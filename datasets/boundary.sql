@@ -1,6 +1,6 @@
 -- Boundary values of every MySQL/MariaDB type DMS migrates to Redshift (dmsval's own test dataset).
 --
--- Loaded by dmsval.localstack.datasets.load_boundary into a fresh database, in a session with
+-- Loaded by devstack.datasets.load_boundary into a fresh database, in a session with
 --   sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION' (no NO_ZERO_DATE / NO_ZERO_IN_DATE: zero dates load,
 --   any other bad value still fails the load) and the time zone the caller asks for (default +00:00).
 -- Plain TIMESTAMP literals therefore mean *local time of the loading session* (a source server at +05:30

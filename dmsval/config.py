@@ -162,36 +162,46 @@ OPTIONS: tuple[OptionSpec, ...] = (
 )
 
 
+_DEFAULTS: dict[str, Any] = {spec.name: spec.default for spec in OPTIONS}
+
+
+def _default(name: str) -> Any:
+    """The default of option ``name``: declared in OPTIONS only; Settings names the field and its type."""
+    return _DEFAULTS[name]
+
+
 @dataclass(frozen=True)
 class Settings:
-    dms_event: str | None = None
-    dms_task_arn: str | None = None
-    aws_endpoint_url: str | None = None
-    aws_region: str | None = None
-    mode: str = "auto"
-    cdc_latency_threshold: float = 5.0
-    cdc_lookback_minutes: float = 15.0
-    checks: tuple[str, ...] = ()
-    sql_dir: str = "sql"
-    numeric_tolerance: float = 0.0
-    reports_dir: str = "reports"
-    s3_uri: str = ""
-    sns_topic_arn: str = ""
-    source_password_secret: str | None = None
-    source_password_env: str | None = None
-    target_password_secret: str | None = None
-    target_password_env: str | None = None
-    float_digits: int = 9
-    double_digits: int = 17
-    segment_rows: int = 2000
-    fetch_rows: int = 256
-    split_rows: int = 1_000_000
-    diff_sample: int = 50
-    shard: str = ""
-    mask_values: bool = False
-    fail_on_truncation: bool = False
-    presign_expiry: int = 604800
-    query_timeout: float = 1800.0
+    """The resolved options: one field per OPTIONS entry (defaults from there), plus the rootdir."""
+
+    dms_event: str | None = _default("dms_event")
+    dms_task_arn: str | None = _default("dms_task_arn")
+    aws_endpoint_url: str | None = _default("aws_endpoint_url")
+    aws_region: str | None = _default("aws_region")
+    mode: str = _default("mode")
+    cdc_latency_threshold: float = _default("cdc_latency_threshold")
+    cdc_lookback_minutes: float = _default("cdc_lookback_minutes")
+    checks: tuple[str, ...] = _default("checks")
+    sql_dir: str = _default("sql_dir")
+    numeric_tolerance: float = _default("numeric_tolerance")
+    reports_dir: str = _default("reports_dir")
+    s3_uri: str = _default("s3_uri")
+    sns_topic_arn: str = _default("sns_topic_arn")
+    source_password_secret: str | None = _default("source_password_secret")
+    source_password_env: str | None = _default("source_password_env")
+    target_password_secret: str | None = _default("target_password_secret")
+    target_password_env: str | None = _default("target_password_env")
+    float_digits: int = _default("float_digits")
+    double_digits: int = _default("double_digits")
+    segment_rows: int = _default("segment_rows")
+    fetch_rows: int = _default("fetch_rows")
+    split_rows: int = _default("split_rows")
+    diff_sample: int = _default("diff_sample")
+    shard: str = _default("shard")
+    mask_values: bool = _default("mask_values")
+    fail_on_truncation: bool = _default("fail_on_truncation")
+    presign_expiry: int = _default("presign_expiry")
+    query_timeout: float = _default("query_timeout")
     rootdir: str = field(default=".", compare=False)
 
     def path(self, value: str) -> Path:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .aws import delivery
-from .aws.clients import AwsContext, region_of_arn
+from .aws.clients import aws_context_for
 from .errors import ConfigError
 from .render import summary
 from .results import SCHEMA, RunResults, write_json_atomically
@@ -229,8 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"results JSON: {results_path}; report: {report}")
     outcome = delivery.Delivery()
     if args.s3_uri or args.sns_topic_arn:
-        aws = AwsContext(region=args.aws_region or region_of_arn(run["task"]["arn"]),
-                         endpoint_url=args.aws_endpoint_url or None)
+        aws = aws_context_for(run["task"]["arn"], args.aws_region, args.aws_endpoint_url)
         outcome = delivery.deliver(aws, document, [report, results_path], s3_uri=args.s3_uri.rstrip("/"),
                                    topic_arn=args.sns_topic_arn, task_id=run["task"]["identifier"],
                                    run_id=run["run_id"], report=report, presign_expiry=args.presign_expiry)

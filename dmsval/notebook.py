@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import pandas as pd
 
-from .aws.clients import AwsContext, region_of_arn
+from .aws.clients import AwsContext, aws_context_for as _context_for
 from .config import Settings, resolve_settings
 from .errors import ConfigError, DmsvalError, ResolutionError
 from .results import SCHEMA, STATUSES, counts_of, verdict_of
@@ -69,7 +69,7 @@ def read_results(location: str | os.PathLike[str], settings: Settings | None = N
         bucket, key = split_s3_uri(text)
         if not key:
             raise ConfigError(f"S3 URI {text!r} names no object")
-        aws = AwsContext(region=settings.aws_region or _default_region(), endpoint_url=settings.aws_endpoint_url)
+        aws = _context_for(None, settings.aws_region or _default_region(), settings.aws_endpoint_url)
         try:
             body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         except AWS_ERRORS as e:
@@ -330,8 +330,7 @@ def task_arn_of(results: dict[str, Any]) -> str:
 def aws_context_for(results: dict[str, Any], settings: Settings) -> AwsContext:
     """As the suite builds it: --aws-region / DMSVAL_AWS_REGION, else the task ARN's region; the endpoint URL
     from DMSVAL_AWS_ENDPOINT_URL (moto locally)."""
-    return AwsContext(region=settings.aws_region or region_of_arn(task_arn_of(results)),
-                      endpoint_url=settings.aws_endpoint_url)
+    return _context_for(task_arn_of(results), settings.aws_region, settings.aws_endpoint_url)
 
 
 def resolve_task(results: dict[str, Any], settings: Settings) -> "TaskInfo":
@@ -363,8 +362,7 @@ class open_sides:
     def __enter__(self) -> tuple["Engine", "Engine"]:
         from .run import open_side
 
-        aws = AwsContext(region=self.settings.aws_region or region_of_arn(self.task.arn),
-                         endpoint_url=self.settings.aws_endpoint_url)
+        aws = _context_for(self.task.arn, self.settings.aws_region, self.settings.aws_endpoint_url)
         try:
             for role in ("source", "target"):
                 self.engines.append(open_side(self.settings, aws, self.task, role))

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from . import redaction
-from .aws.clients import AwsContext, region_of_arn
+from .aws.clients import AwsContext, aws_context_for
 from .aws.dms import TaskInfo, describe_task, table_statistics
 from .aws.latency import GateVerdict, evaluate_gate
 from .aws.secrets import resolve_credentials
@@ -61,8 +61,7 @@ def trigger_from_settings(settings: Settings) -> RunTrigger:
 
 
 def aws_context(settings: Settings, trigger: RunTrigger) -> AwsContext:
-    return AwsContext(region=settings.aws_region or region_of_arn(trigger.task_arn),
-                      endpoint_url=settings.aws_endpoint_url)
+    return aws_context_for(trigger.task_arn, settings.aws_region, settings.aws_endpoint_url)
 
 
 def selected_checks(settings: Settings) -> list[str]:

@@ -24,8 +24,9 @@ def case_cost(case: Case, stats: dict[str, TableStats]) -> int:
     rows = 1
     if case.pair is not None and case.pair.source_name in stats:
         rows = max(1, stats[case.pair.source_name].rows)
-        if "#" in case.subject:
-            rows = max(1, rows // int(case.subject.rsplit("/", 1)[1]))
+        split = case.split
+        if split is not None:
+            rows = max(1, rows // split[1])
     return 1 << math.ceil(math.log2(rows)) if rows > 1 else 1
 
 

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 # start MariaDB and PostgreSQL when installed but down (a clear message when not installed)
-.venv/bin/python -c "from dmsval.localstack import services; print(services.ensure_mariadb()); print(services.ensure_postgres())"
+.venv/bin/python -c "from devstack import services; print(services.ensure_mariadb()); print(services.ensure_postgres())"
 exec .venv/bin/python -m pytest tests -n 2 -p no:cacheprovider "$@"

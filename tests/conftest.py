@@ -16,10 +16,10 @@ import pytest
 
 from dmsval.aws.clients import AwsContext
 from dmsval.events import stopped_event
-from dmsval.localstack import services
-from dmsval.localstack.datasets import MySQLParams, load_sakila
-from dmsval.localstack.redshift_shim import RedshiftShim
-from dmsval.localstack.standin import pg_dsn, prepare_redshift_standin
+from devstack import services
+from devstack.datasets import MySQLParams, load_sakila
+from devstack.redshift_shim import RedshiftShim
+from devstack.standin import pg_dsn, prepare_redshift_standin
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -104,7 +104,7 @@ def suite_command(reports: Path, endpoint_url: str, args: tuple[str, ...], event
         path.write_text(json.dumps(event))
         command += ["--dms-event", str(path)]
     if env.get("DMSVAL_STUB_TABLE_STATISTICS"):  # describe_table_statistics from Stubber (moto lacks it)
-        command[4:4] = ["-p", "dmsval.localstack.stub_statistics"]
+        command[4:4] = ["-p", "devstack.stub_statistics"]
     return command
 
 

@@ -11,7 +11,7 @@ from dmsval.aws.dms import describe_task
 from dmsval.aws.latency import evaluate_gate
 from dmsval.aws.secrets import resolve_credentials
 from dmsval.errors import ResolutionError, SecretError
-from dmsval.localstack.provision import DbEndpoint, include_schema, provision, put_latency
+from devstack.provision import DbEndpoint, include_schema, provision, put_latency
 
 pytestmark = pytest.mark.integration
 

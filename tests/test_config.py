@@ -99,3 +99,16 @@ def test_number_passed_from_python_is_checked_like_text():
 ])
 def test_numeric_options_in_range_are_accepted(option, value, expected):
     assert getattr(resolve_settings({option: value}, {}, {}), option) == expected
+
+
+def test_settings_defaults_come_from_options_only():
+    import dataclasses
+
+    from dmsval.config import OPTIONS, Settings
+
+    settings_fields = {f.name: f for f in dataclasses.fields(Settings) if f.name != "rootdir"}
+    assert list(settings_fields) and set(settings_fields) == {spec.name for spec in OPTIONS}
+    for spec in OPTIONS:
+        assert settings_fields[spec.name].default == spec.default, spec.name
+    assert Settings() == resolve_settings({}, {}, {})
+    assert Settings(float_digits=6).float_digits == 6

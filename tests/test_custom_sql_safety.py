@@ -13,14 +13,15 @@ import psycopg
 import pymysql
 import pytest
 
-from dmsval.aws.secrets import Credentials, read_secret, resolve_credentials
+from dmsval.aws.secrets import read_secret, resolve_credentials
+from dmsval.credentials import Credentials
 from dmsval.aws.dms import describe_task
 from dmsval.checks.base import Case, CheckContext
 from dmsval.checks.custom_sql import DENIED_FUNCTIONS, CustomSql, denied_function, read_query
 from dmsval.config import Settings
 from dmsval.engines import Engine, open_engine
 from dmsval.errors import ConfigError, EngineError, SecretError
-from dmsval.localstack.provision import DbEndpoint, include_schema, provision
+from devstack.provision import DbEndpoint, include_schema, provision
 from dmsval.masking import Masker
 
 from .conftest import pg_dsn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from dmsval.localstack import datasets
+from devstack import datasets
 
 REPO = Path(__file__).resolve().parents[1]
 

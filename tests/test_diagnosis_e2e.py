@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dmsval.localstack import demo
-from dmsval.localstack.provision import delivered_messages
+from devstack import demo
+from devstack.provision import delivered_messages
 
 from .test_suite_e2e import copies, delivery_args, migration  # noqa: F401 (fixtures)
 

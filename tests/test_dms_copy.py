@@ -20,11 +20,11 @@ import pytest
 
 from dmsval.routes import UnknownSourceType
 
-from dmsval.localstack.datasets import (
+from devstack.datasets import (
     BOUNDARY_ROW_COUNTS, EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, DatasetError, MySQLParams, load_boundary,
     load_employees, load_sakila,
 )
-from dmsval.localstack.dms_copy import (
+from devstack.dms_copy import (
     DEFAULT_VARIANT, DmsCopyError, DmsVariant, MySQLColumn, copy_schema, created_type_for, redshift_type_for,
     value_converter_for,
 )

@@ -30,12 +30,12 @@ from pymysql.constants import CLIENT
 
 from dmsval.aws.clients import AwsContext
 from dmsval.events import stopped_event
-from dmsval.localstack import demo, services
-from dmsval.localstack.datasets import MySQLParams
-from dmsval.localstack.dms_copy import copy_schema
-from dmsval.localstack.provision import DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader, \
+from devstack import demo, services
+from devstack.datasets import MySQLParams
+from devstack.dms_copy import copy_schema
+from devstack.provision import DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader, \
     include_schema, provision
-from dmsval.localstack.redshift_shim import RedshiftShim
+from devstack.redshift_shim import RedshiftShim
 
 from .conftest import REGION, REPO, SuiteRun, create_pg_database, pg_dsn, suite_command
 from .test_suite_e2e import PASSWORD, READER, SAKILA_TABLES, copies, delivery_args, migration  # noqa: F401

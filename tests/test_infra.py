@@ -29,8 +29,8 @@ from dmsval.aws.clients import AwsContext
 from dmsval.deploy import fanout
 from dmsval.deploy.buildspec_runner import BuildspecError, load_buildspec, planned_commands, run_buildspec
 from dmsval.events import stopped_event
-from dmsval.localstack import demo
-from dmsval.localstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
+from devstack import demo
+from devstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
                                          provision)
 
 from .conftest import REPO, create_pg_database, pg_dsn
@@ -41,7 +41,7 @@ FANOUT = REPO / "infra" / "buildspec-fanout.yml"
 PASSWORD = "infra-Secret-Value-7"
 READER = "dmsval_infra_reader"
 SAKILA_TABLES = 15  # 16 tables less film_text, excluded by the demo task's mapping
-STUB_ENV, STUB_PLUGIN = "DMSVAL_STUB_TABLE_STATISTICS", "dmsval.localstack.stub_statistics"
+STUB_ENV, STUB_PLUGIN = "DMSVAL_STUB_TABLE_STATISTICS", "devstack.stub_statistics"
 
 
 # --- reading the template ---------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.engines import open_engine
 from dmsval.errors import MappingError
-from dmsval.localstack.datasets import load_employees
+from devstack.datasets import load_employees
 from dmsval.mappings import parse_rules
 
 pytestmark = pytest.mark.integration

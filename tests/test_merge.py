@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from dmsval import merge
-from dmsval.localstack import demo
-from dmsval.localstack.provision import delivered_messages
+from devstack import demo
+from devstack.provision import delivered_messages
 from dmsval.results import SCHEMA, load_results
 
 from .conftest import REPO

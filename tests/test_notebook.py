@@ -16,7 +16,7 @@ import pytest
 
 from dmsval import notebook as nb
 from dmsval.errors import ConfigError
-from dmsval.localstack import demo
+from devstack import demo
 from dmsval.results import SCHEMA
 
 from .conftest import REPO

@@ -20,13 +20,13 @@ import pytest
 import redshift_connector
 from redshift_connector.core import Connection as RedshiftConnection
 
-from dmsval.localstack.redshift_shim import (
+from devstack.redshift_shim import (
     RedshiftShim,
     RedshiftShimError,
     rewrite_parameter_status,
     rewrite_startup_message,
 )
-from dmsval.localstack.services import ensure_postgres, free_port
+from devstack.services import ensure_postgres, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dmsval.localstack import demo
+from devstack import demo
 
 from .conftest import REPO
 from .test_suite_e2e import copies, migration  # noqa: F401

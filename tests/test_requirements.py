@@ -14,7 +14,7 @@ IMPORT_NAMES = {"pytest": {"pytest", "_pytest", "pluggy"}, "pytest-xdist": {"xdi
                 "boto3": {"boto3"}, "botocore": {"botocore"}, "pymysql": {"pymysql"},
                 "redshift-connector": {"redshift_connector"}, "psycopg": {"psycopg"}, "sqlglot": {"sqlglot"},
                 "pyyaml": {"yaml"}}
-NOT_RUNTIME = ("dmsval/localstack/", "dmsval/notebook.py")  # the local stack and the notebook's helpers
+NOT_RUNTIME = ("dmsval/notebook.py",)  # the notebook's helpers (the local stack is devstack/, outside dmsval/)
 
 
 def requirements(name: str) -> set[str]:
@@ -50,7 +50,29 @@ def test_runtime_modules_import_only_what_requirements_txt_installs():
         assert not extra, f"{relative} imports {extra}, which requirements.txt does not install"
 
 
+def test_the_product_never_imports_the_dev_stack():
+    """devstack/ (test infrastructure) may import dmsval, never the reverse."""
+    for path in sorted((REPO / "dmsval").rglob("*.py")):
+        assert "devstack" not in third_party_imports(path), f"{path.relative_to(REPO)} imports devstack"
+
+
 def test_the_notebook_and_the_dev_stack_have_their_own_requirements():
     assert {"pandas", "papermill"} <= requirements("requirements-notebook.txt")
     dev = (REPO / "requirements-dev.txt").read_text()
     assert "-r requirements.txt" in dev and "-r requirements-notebook.txt" in dev and "moto[" in dev
+
+
+def test_the_engines_import_nothing_from_aws():
+    """engines/ talk to databases; where credentials come from (aws/) is none of their business."""
+    for path in sorted((REPO / "dmsval" / "engines").rglob("*.py")):
+        package = path.relative_to(REPO).parent.parts  # ("dmsval", "engines", ...)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else ()
+                modules = [".".join((*base, *filter(None, [node.module])))]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                assert not (module + ".").startswith("dmsval.aws."), f"{path.relative_to(REPO)} imports {module}"

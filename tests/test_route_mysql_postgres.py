@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from dmsval.engines.catalog import ColumnInfo
-from dmsval.localstack import demo
-from dmsval.localstack.dms_copy import DmsCopyError, DmsVariant, MySQLColumn, created_type_for, value_converter_for
-from dmsval.localstack.provision import DbEndpoint, ensure_mysql_reader, provision
+from devstack import demo
+from devstack.dms_copy import DmsCopyError, DmsVariant, MySQLColumn, created_type_for, value_converter_for
+from devstack.provision import DbEndpoint, ensure_mysql_reader, provision
 from dmsval.routes import find_route, route_for
 from dmsval.routes.mysql_postgres import TYPES, MySQLToPostgres, postgres_type_for
 from dmsval.routes.mysql_redshift import TYPES as REDSHIFT_TYPES

@@ -23,14 +23,14 @@ import pymysql
 import pytest
 import sqlglot
 
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.checks.base import TableStats
 from dmsval.checks.row_diff import RowDiff, diff_tables
 from dmsval.config import Settings
 from dmsval.engines import Engine, open_engine
 from dmsval.errors import EngineError
-from dmsval.localstack.datasets import EMPLOYEES_ROW_COUNTS, MySQLParams, load_employees
-from dmsval.localstack.dms_copy import copy_schema
+from devstack.datasets import EMPLOYEES_ROW_COUNTS, MySQLParams, load_employees
+from devstack.dms_copy import copy_schema
 from dmsval.mappings import TablePair
 
 from .conftest import create_pg_database, pg_dsn
@@ -651,7 +651,11 @@ def test_key_range_split_parts_find_exactly_their_own_differences(stack: Stack) 
     settings = Settings(split_rows=250, segment_rows=20, fetch_rows=5)
     cases = RowDiff().plan(settings, (pair,), {pair.source_name: TableStats(rows=1000, key=("id",),
                                                                           key_range=(1, 1000))})
-    assert [c.subject for c in cases] == [f"{stack.db}.t#{i}/4" for i in range(1, 5)]
+    # the part is data (params), shown only in the case id
+    assert [c.case_id for c in cases] == [f"row_diff[{stack.db}.t#{i}/4]" for i in range(1, 5)]
+    assert {c.subject for c in cases} == {pair.source_name}
+    assert [c.split for c in cases] == [(i, 4) for i in range(1, 5)]
+    assert [(c.param("part"), c.param("parts")) for c in cases] == [(str(i), "4") for i in range(1, 5)]
     parts = [(dict(c.params)["low"], dict(c.params)["high"]) for c in cases]
     assert parts == [("", "251"), ("251", "501"), ("501", "751"), ("751", "")]  # open first and last parts
     # a table at or under split_rows, or without a key range, stays one case

@@ -7,13 +7,13 @@ import dataclasses
 import psycopg
 import pytest
 
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.checks.aggregates import Aggregates
 from dmsval.checks.base import Case, CheckContext
 from dmsval.checks.schema import Schema, compare_types, parse_expected
 from dmsval.config import Settings
 from dmsval.engines import open_engine
-from dmsval.localstack import demo
+from devstack import demo
 from dmsval.mappings import parse_rules
 
 from .conftest import create_pg_database, pg_dsn

@@ -9,7 +9,7 @@ import pytest
 from _pytest._code import ExceptionInfo
 
 from dmsval import redaction
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.engines import open_engine
 from dmsval.errors import EngineError
 

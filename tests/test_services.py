@@ -19,8 +19,8 @@ import boto3
 import pytest
 import redshift_connector
 
-from dmsval.localstack import services
-from dmsval.localstack.services import (
+from devstack import services
+from devstack.services import (
     MotoServer,
     ServiceUnavailable,
     ensure_mariadb,

@@ -19,8 +19,8 @@ import pytest
 
 from dmsval.aws.clients import AwsContext
 from dmsval.events import stopped_event
-from dmsval.localstack import demo
-from dmsval.localstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
+from devstack import demo
+from devstack.provision import (DbEndpoint, Provisioned, delivered_messages, ensure_mysql_reader,
                                          provision, put_latency)
 
 from .conftest import create_pg_database, pg_dsn

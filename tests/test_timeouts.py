@@ -23,7 +23,7 @@ import psycopg
 import pymysql
 import pytest
 
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.engines import Engine, open_engine
 from dmsval.errors import ConnectionLost, EngineError, QueryTimeout
 

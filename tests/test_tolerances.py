@@ -20,7 +20,7 @@ import psycopg
 import pymysql
 import pytest
 
-from dmsval.aws.secrets import Credentials
+from dmsval.credentials import Credentials
 from dmsval.checks.aggregates import Aggregates
 from dmsval.checks.base import Case, CheckContext, Outcome
 from dmsval.checks.row_diff import RowDiff
@@ -28,8 +28,8 @@ from dmsval.checks.schema import Schema
 from dmsval.config import Settings, resolve_settings
 from dmsval.engines import Engine, open_engine
 from dmsval.engines.catalog import ValueKind
-from dmsval.localstack.datasets import MySQLParams
-from dmsval.localstack.dms_copy import copy_schema
+from devstack.datasets import MySQLParams
+from devstack.dms_copy import copy_schema
 from dmsval.mappings import TablePair
 
 from .conftest import create_pg_database, pg_dsn

@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 import psycopg
 import pytest
 
-from dmsval.localstack.provision import delivered_messages
+from devstack.provision import delivered_messages
 from dmsval.render import sns_text
 
 from .conftest import SuiteRun, pg_dsn

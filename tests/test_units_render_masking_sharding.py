@@ -124,7 +124,11 @@ def test_equal_costs_are_spread_evenly() -> None:
 def test_case_cost_divides_split_tables_and_rounds_up_to_powers_of_two() -> None:
     stats = {"db.big": TableStats(4000), "db.small": TableStats(0)}
     assert case_cost(Case("row_count", "db.big", pair("db.big")), stats) == 4096
-    assert case_cost(Case("row_diff", "db.big#2/4", pair("db.big")), stats) == 1024  # 1000 rows -> 1024
+    split = Case("row_diff", "db.big", pair("db.big"), (("low", "1"), ("high", "9"), ("part", "2"), ("parts", "4")))
+    assert split.case_id == "row_diff[db.big#2/4]" and split.split == (2, 4)
+    assert case_cost(split, stats) == 1024  # 1000 rows -> 1024
+    # the subject is never parsed: a '#' in a name is just a name
+    assert case_cost(Case("row_diff", "db.odd#2/4", pair("db.big")), stats) == 4096
     assert case_cost(Case("row_count", "db.small", pair("db.small")), stats) == 1
     assert case_cost(Case("custom_sql", "report_q", None), stats) == 1  # no table: the minimum cost
 

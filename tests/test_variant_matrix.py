@@ -34,11 +34,11 @@ import psycopg
 import pymysql
 import pytest
 
-from dmsval.localstack.datasets import (BOUNDARY_ROW_COUNTS, EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, MySQLParams,
+from devstack.datasets import (BOUNDARY_ROW_COUNTS, EMPLOYEES_ROW_COUNTS, SAKILA_ROW_COUNTS, MySQLParams,
                                         load_boundary, load_employees, load_sakila)
-from dmsval.localstack.dms_copy import DmsVariant, copy_schema
-from dmsval.localstack.provision import DbEndpoint, ensure_mysql_reader, include_schema, provision
-from dmsval.localstack.stub_statistics import completed_tables
+from devstack.dms_copy import DmsVariant, copy_schema
+from devstack.provision import DbEndpoint, ensure_mysql_reader, include_schema, provision
+from devstack.stub_statistics import completed_tables
 
 from .conftest import create_pg_database, pg_dsn, stopped_event
 

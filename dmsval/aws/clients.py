@@ -44,6 +44,13 @@ def region_of_arn(arn: str) -> str | None:
     return parts[3] if len(parts) > 3 and parts[3] else None
 
 
+def aws_context_for(arn: str | None, region: str | None = None, endpoint_url: str | None = None) -> AwsContext:
+    """The one rule for where AWS calls go: the region given (--aws-region / DMSVAL_AWS_REGION), else the ARN's
+    region, else None (boto3's default chain); an empty endpoint URL means none."""
+    return AwsContext(region=region or (region_of_arn(arn) if arn else None) or None,
+                      endpoint_url=endpoint_url or None)
+
+
 def error_code(error: BaseException) -> str:
     """The AWS error code of a ClientError, else the exception's class name (for messages)."""
     if isinstance(error, ClientError):

@@ -1,36 +1,24 @@
 """Credentials for an endpoint: from the secret the endpoint names, else endpoint fields + a named password.
 
-The password lives only in :class:`Credentials` whose ``repr`` hides it; it is never logged or reported. A secret
-that cannot be read is an error (never a silent fallback to the secret's id or to an empty password). Messages
-name a secret's id and the field at fault, never a field's content: a secret's fields are typed by hand, and a
-password pasted into the wrong one would otherwise land in the report and the notification.
+The password lives only in :class:`~dmsval.credentials.Credentials` (re-exported here), whose ``repr`` hides it;
+it is never logged or reported. A secret that cannot be read is an error (never a silent fallback to the secret's
+id or to an empty password). Messages name a secret's id and the field at fault, never a field's content: a
+secret's fields are typed by hand, and a password pasted into the wrong one would otherwise land in the report and
+the notification.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..credentials import Credentials
 from ..errors import SecretError
 from .clients import AWS_ERRORS, AwsContext, error_code
 from .dms import EndpointInfo
 
-
-@dataclass(frozen=True)
-class Credentials:
-    host: str
-    port: int
-    user: str
-    database: str | None
-    password: str = field(repr=False)
-    ssl_mode: str = "none"
-    origin: str = ""  # e.g. "secret dms/source" -- for messages, never the value
-
-    def __repr__(self) -> str:  # dataclass(repr) would be enough; explicit so a refactor cannot leak it
-        return (f"Credentials(host={self.host!r}, port={self.port}, user={self.user!r}, "
-                f"database={self.database!r}, password='***', origin={self.origin!r})")
+__all__ = ["Credentials", "read_secret", "resolve_credentials"]
 
 
 def read_secret(aws: AwsContext, secret_id: str) -> dict[str, Any]:

@@ -23,7 +23,11 @@ U = TypeVar("U")
 
 @dataclass(frozen=True)
 class Case:
-    """One parametrized pytest case: a check applied to a subject (a table pair or a custom SQL pair)."""
+    """One parametrized pytest case: a check applied to a subject (a table pair or a custom SQL pair).
+
+    A table split into n key-range cases keeps the table as its subject and carries the part in ``params``
+    (``part`` k and ``parts`` n, see :meth:`split`); only the case id shows it: ``row_diff[sakila.rental#3/8]``.
+    """
 
     check: str
     subject: str
@@ -32,7 +36,14 @@ class Case:
 
     @property
     def case_id(self) -> str:
-        return f"{self.check}[{self.subject}]"
+        split = self.split
+        return f"{self.check}[{self.subject}#{split[0]}/{split[1]}]" if split else f"{self.check}[{self.subject}]"
+
+    @property
+    def split(self) -> tuple[int, int] | None:
+        """(k, n): this case is part k of a subject split into n cases; None when the subject is not split."""
+        params = dict(self.params)
+        return (int(params["part"]), int(params["parts"])) if "parts" in params else None
 
     def param(self, key: str) -> str:
         return dict(self.params)[key]

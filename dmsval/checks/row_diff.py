@@ -102,8 +102,8 @@ class RowDiff(TableCheck):
                 # first and last parts are open-ended: the target may hold keys outside the source's range
                 start = "" if i == 0 else str(bounds[i])
                 stop = "" if i == parts - 1 else str(bounds[i + 1])
-                cases.append(Case(self.name, f"{pair.source_name}#{i + 1}/{parts}", pair,
-                                  (("low", start), ("high", stop))))
+                cases.append(Case(self.name, pair.source_name, pair,
+                                  (("low", start), ("high", stop), ("part", str(i + 1)), ("parts", str(parts)))))
         return cases
 
     def run_table(self, case: Case, pair: TablePair, ctx: CheckContext) -> Outcome:
@@ -286,7 +286,9 @@ class TableDiff:
 
     def _segment_count(self) -> int:
         parts = 1
-        if self.params.get("low") or self.params.get("high"):
+        if "parts" in self.params:  # a planned split case says how many parts its table has
+            parts = int(self.params["parts"])
+        elif self.params.get("low") or self.params.get("high"):  # a key range given directly (diff_tables)
             parts = max(1, math.ceil(self.estimate / self.settings.split_rows))
         return max(1, min(1_000_000, math.ceil(self.estimate / parts / self.settings.segment_rows)))
 

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..aws.clients import AWS_ERRORS, AwsContext, error_code
+from ..aws.clients import AWS_ERRORS, AwsContext, aws_context_for, error_code
 from ..errors import DmsvalError
 
 BATCH_BUILDSPEC = "infra/buildspec-fanout.yml"
@@ -40,7 +40,8 @@ class FanoutError(RuntimeError):
 
 def aws_context(environ: Mapping[str, str]) -> AwsContext:
     region = environ.get("DMSVAL_AWS_REGION") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
-    return AwsContext(region or None, environ.get("DMSVAL_AWS_ENDPOINT_URL") or None)
+    # no ARN here: CodeBuild and the S3 bucket live where the build runs, not necessarily in the task's region
+    return aws_context_for(None, region, environ.get("DMSVAL_AWS_ENDPOINT_URL"))
 
 
 def _require(environ: Mapping[str, str], name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..aws.secrets import Credentials
+from ..credentials import Credentials
 from ..errors import ResolutionError
 from .base import Engine, QueryResult
 from .mysql import MySQLEngine

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Sequence
 
-from ..aws.secrets import Credentials
+from ..credentials import Credentials
 from ..errors import ConnectionLost, EngineError, QueryTimeout
 from .catalog import ColumnInfo, TableInfo, ValueKind
 

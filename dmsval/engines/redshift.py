@@ -1,6 +1,6 @@
 """Amazon Redshift through redshift_connector (the DMS target).
 
-Locally, PostgreSQL stands in for Redshift behind ``dmsval.localstack.redshift_shim``, so this very code path
+Locally, PostgreSQL stands in for Redshift behind ``devstack.redshift_shim``, so this very code path
 (redshift_connector's wire protocol, type conversion and our SQL) is what the tests exercise.
 """
 
@@ -73,7 +73,7 @@ class RedshiftEngine(PostgresFamilyEngine):
 
     def hash_int(self, md5_sql: str) -> str:
         # Redshift has no bit-string casts; STRTOL parses hex. (The local PostgreSQL stand-in gets a test-only
-        # STRTOL function, see dmsval/localstack/redshift_functions.sql.)
+        # STRTOL function, see devstack/redshift_functions.sql.)
         return f"STRTOL(SUBSTRING({md5_sql}, 1, 15), 16)"
 
     def sum_ints(self, int_sql: str) -> str:

@@ -7,7 +7,7 @@ whether LobMaxSize applies in limited LOB mode, whether a single-column key of t
 key range, the values the type allows, and which aggregates compare it.
 
 Used by the checks (through ``CheckContext.route``) and by the local stack's DMS-style copy
-(``dmsval.localstack.dms_copy``) to create the same types. Where the guide is silent or PostgreSQL differs from
+(``devstack.dms_copy``) to create the same types. Where the guide is silent or PostgreSQL differs from
 Redshift, the choice is documented at the rule (the DMS user guide's type tables; what they leave unsaid is
 treated as a variant the comparison tolerates).
 """

@@ -125,7 +125,7 @@ def datasets_dir() -> Path:
     override = os.environ.get(DATASETS_DIR_ENV)
     if override:
         return Path(override).expanduser()
-    repo_root = Path(__file__).resolve().parents[2]
+    repo_root = Path(__file__).resolve().parents[1]
     return repo_root / "datasets"
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import psycopg
 
-from ..aws.clients import AwsContext
-from ..events import stopped_event
-from ..results import load_results
+from dmsval.aws.clients import AwsContext
+from dmsval.events import stopped_event
+from dmsval.results import load_results
 from . import services
 from .datasets import MySQLParams, load_sakila
 from .dms_copy import copy_schema
@@ -35,7 +35,7 @@ from .standin import pg_dsn, prepare_redshift_standin
 from .stub_statistics import completed_tables
 from .provision import DbEndpoint, delivered_messages, ensure_mysql_reader, include_schema, provision
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 DEMO_DB = "dmsval_demo"
 TASK_NAME = "sakila-to-redshift"
@@ -123,7 +123,7 @@ def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, 
     env = dict(os.environ, AWS_ACCESS_KEY_ID="demo", AWS_SECRET_ACCESS_KEY="demo", AWS_DEFAULT_REGION=REGION,
                DMSVAL_STUB_TABLE_STATISTICS=str(stats_path))
     # -p ...stub_statistics: DMS describe_table_statistics, which moto lacks, from botocore's Stubber
-    command = [sys.executable, "-m", "pytest", "tests_validation", "-p", "dmsval.localstack.stub_statistics",
+    command = [sys.executable, "-m", "pytest", "tests_validation", "-p", "devstack.stub_statistics",
                "--dms-event", str(event_path),
                "--aws-endpoint-url", endpoint_url, "--s3-uri", f"s3://{bucket}/validation",
                "--sns-topic-arn", topic_arn, *extra]

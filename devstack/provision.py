@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..aws.clients import AwsContext
+from dmsval.aws.clients import AwsContext
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,18 @@
 """Start (or reuse) what the local stack needs: MariaDB, PostgreSQL, moto and the Redshift shim.
 
 The tests and the demo run against real servers on this machine rather than mocks: MariaDB is the DMS
-source, PostgreSQL stands in for Redshift behind :mod:`dmsval.localstack.redshift_shim`, and moto in server
+source, PostgreSQL stands in for Redshift behind :mod:`devstack.redshift_shim`, and moto in server
 mode plays AWS. Every ``ensure_*`` function first checks whether the service already answers a *real*
 request (a login, an API call) and only starts it when it does not, so calling them repeatedly is cheap and
 never starts a second server. Every wait is bounded by a deadline, and a failure raises
 :class:`ServiceUnavailable` naming the service, the command tried and how long it waited.
 
 Processes started *detached* (moto and the shim for the demo, which keep running after it exits) record
-their pid and log under ``<repo>/.local/``, so ``python -m dmsval.localstack.services down`` can stop
+their pid and log under ``<repo>/.local/``, so ``python -m devstack.services down`` can stop
 exactly those processes and nothing else.
 
-``python -m dmsval.localstack.services up`` brings everything up (one line per service);
-``python -m dmsval.localstack.services down`` stops the detached moto and shim it started.
+``python -m devstack.services up`` brings everything up (one line per service);
+``python -m devstack.services down`` stops the detached moto and shim it started.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import psycopg
 import pymysql
 import redshift_connector
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Where detached processes keep their pid and log files (git-ignored).
 DEFAULT_STATE_DIR = REPO_ROOT / ".local"
 DEFAULT_MOTO_PORT = 5055
@@ -630,7 +630,7 @@ def ensure_redshift_shim(
         )
     directory = state_dir or DEFAULT_STATE_DIR
     name = f"redshift-shim-{listen_port}"
-    argv = [sys.executable, "-m", "dmsval.localstack.redshift_shim",
+    argv = [sys.executable, "-m", "devstack.redshift_shim",
             "--listen-host", listen_host, "--listen-port", str(listen_port),
             "--upstream-host", upstream_host, "--upstream-port", str(upstream_port)]
     proc = _start_detached(name, argv, directory)
@@ -670,7 +670,7 @@ def down(state_dir: Optional[Path] = None) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dmsval.localstack.services",
+    parser = argparse.ArgumentParser(prog="python -m devstack.services",
                                      description="Start or stop the local stack used by the tests and the demo.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,

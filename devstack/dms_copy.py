@@ -53,8 +53,8 @@ import pymysql.cursors
 from psycopg import sql
 from pymysql.constants import FIELD_TYPE
 
-from ..routes.mysql_postgres import postgres_type_for
-from ..routes.mysql_redshift import (BINARIES, DATES, GEOMETRIES, TEXT_LOBS, REDSHIFT_VARCHAR_MAX, MySQLColumn,
+from dmsval.routes.mysql_postgres import postgres_type_for
+from dmsval.routes.mysql_redshift import (BINARIES, DATES, GEOMETRIES, TEXT_LOBS, REDSHIFT_VARCHAR_MAX, MySQLColumn,
                                      redshift_type_for)
 from .datasets import MySQLParams
 

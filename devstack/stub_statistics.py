@@ -1,6 +1,6 @@
 """pytest plugin for local runs: serves DMS describe_table_statistics (which moto lacks) from botocore's Stubber.
 
-Load it with ``-p dmsval.localstack.stub_statistics`` and point ``DMSVAL_STUB_TABLE_STATISTICS`` at a JSON list
+Load it with ``-p devstack.stub_statistics`` and point ``DMSVAL_STUB_TABLE_STATISTICS`` at a JSON list
 of TableStatistics entries. Only that one call is stubbed: the client it returns is used for nothing else, and
 everything else still goes to moto.
 """
@@ -21,7 +21,7 @@ _stubbers: list[Stubber] = []  # keep them activated for the life of the run
 def pytest_dmsval_dms_client(aws: Any) -> Any:
     path = os.environ.get(ENV)
     if not path:
-        raise RuntimeError(f"-p dmsval.localstack.stub_statistics needs {ENV} (a JSON list of TableStatistics)")
+        raise RuntimeError(f"-p devstack.stub_statistics needs {ENV} (a JSON list of TableStatistics)")
     tables = json.loads(Path(path).read_text(encoding="utf-8"))
     client = aws.client("dms")
     stubber = Stubber(client)

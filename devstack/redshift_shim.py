@@ -39,7 +39,7 @@ pytest fixture and from a long-running demo process). For each client connection
 If the upstream cannot be reached, the client receives a proper ``FATAL`` ErrorResponse naming the
 upstream address, so the driver reports a readable error rather than a broken pipe.
 
-Run it in the foreground with ``python -m dmsval.localstack.redshift_shim --listen-port 5439
+Run it in the foreground with ``python -m devstack.redshift_shim --listen-port 5439
 --upstream-port 5432``; it stops on SIGTERM / SIGINT.
 """
 
@@ -59,7 +59,7 @@ from types import FrameType, TracebackType
 from typing import Optional
 
 # A fixed name, not __name__: under ``python -m`` that would be "__main__" in the demo's log files.
-_logger = logging.getLogger("dmsval.localstack.redshift_shim")
+_logger = logging.getLogger("devstack.redshift_shim")
 
 #: Protocol 3.0 as sent in a StartupMessage (major 3 in the high 16 bits, minor in the low 16 bits).
 PROTOCOL_3_MAJOR = 3
@@ -455,7 +455,7 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the shim in the foreground until SIGTERM / SIGINT (used by the demo and ``services up``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m dmsval.localstack.redshift_shim",
+        prog="python -m devstack.redshift_shim",
         description="Let redshift_connector talk to a local PostgreSQL standing in for Amazon Redshift.",
     )
     parser.add_argument("--listen-host", default="127.0.0.1")

@@ -1,1 +1,0 @@
-"""Local stack: the services, data and AWS resources the demo and the tests run against."""
