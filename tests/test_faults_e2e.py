@@ -14,7 +14,6 @@ import html
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from devstack.redshift_shim import RedshiftShim
 
 from .conftest import REGION, REPO, SuiteRun, create_pg_database, pg_dsn, suite_command
 from .test_suite_e2e import PASSWORD, READER, SAKILA_TABLES, copies, delivery_args, migration  # noqa: F401
-from .test_trust_e2e import assert_no_secret, children_of, every_output, target_lock  # noqa: F401
+from .test_trust_e2e import assert_no_secret, every_output, kill_xdist_workers, target_lock  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -421,10 +420,7 @@ def test_a_crashed_worker_on_a_non_ascii_table_is_reported_as_that_crash(own_sou
     lock = target_lock(target, sql.Identifier(own_source, HOSTILE_TABLE).as_string(None))
     suite = start_suite("--checks", "row_count", "-n", "1", event=stopped_event(made.task_arn))
     lock.wait_for_blocked_query()
-    workers = children_of(suite.process.pid)
-    assert workers, "the xdist worker process was not found"
-    for pid in workers:
-        os.kill(pid, signal.SIGKILL)
+    kill_xdist_workers(suite.process.pid)
     lock.release()
     run = suite.finish(timeout_s=180)
     case_id = f"row_count[{own_source}.{HOSTILE_TABLE}]"

@@ -122,6 +122,14 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def kill_xdist_workers(controller_pid: int) -> None:
+    """kill -9 every xdist worker of a run (the controller's child processes)."""
+    workers = children_of(controller_pid)
+    assert workers, "the xdist worker process was not found"
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+
+
 def assert_incomplete_everywhere(run: SuiteRun, aws: Any, queue_url: str, missing: set[str]) -> str:
     """Verdict incomplete in results.json, the HTML, JUnit and SNS; returns the SNS body."""
     results = run.results
@@ -194,10 +202,7 @@ def test_a_killed_worker_leaves_its_case_missing_not_passed(migration, start_sui
     lock = target_lock(m.database, "sakila.rental")
     suite = start_suite(*delivery_args(m), "--checks", "row_count", "-n", "1", event=m.event)
     lock.wait_for_blocked_query()
-    workers = children_of(suite.process.pid)
-    assert workers, "the xdist worker process was not found"
-    for pid in workers:
-        os.kill(pid, signal.SIGKILL)
+    kill_xdist_workers(suite.process.pid)
     lock.release()
     run = suite.finish(timeout_s=180)
     results = run.results
