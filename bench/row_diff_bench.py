@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from dmsval.credentials import Credentials  # noqa: E402
 from dmsval.checks.base import Case, CheckContext, on_both_sides  # noqa: E402
-from dmsval.checks.row_diff import RowDiff, TableDiff, diff_tables  # noqa: E402
+from dmsval.checks.row_diff import TableDiff, diff_tables  # noqa: E402
 from dmsval.config import Settings  # noqa: E402
 from dmsval.engines import Engine, open_engine  # noqa: E402
 from devstack import services  # noqa: E402
