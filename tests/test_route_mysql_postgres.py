@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import psycopg
 import pytest
 
 from dmsval.engines.catalog import ColumnInfo
@@ -20,7 +19,8 @@ from dmsval.routes import find_route, route_for
 from dmsval.routes.mysql_postgres import TYPES, MySQLToPostgres, postgres_type_for
 from dmsval.routes.mysql_redshift import TYPES as REDSHIFT_TYPES
 
-from .conftest import create_pg_database, pg_dsn, stopped_event
+from .conftest import stopped_event
+from .test_suite_e2e import copies  # noqa: F401 (fixture)
 
 ROUTE = route_for("mysql", "postgres")
 DIGITS = {"float_digits": 9, "double_digits": 17}
@@ -107,30 +107,12 @@ def test_copy_creates_the_routes_types_and_keeps_binary_as_bytes() -> None:
 
 # ----------------------------------------------------------------------------------------------- end to end
 
-@pytest.fixture(scope="module")
-def postgres_copies(sakila, worker_id_suffix):
-    """Factory: a PostgreSQL-typed DMS-style copy of Sakila (the demo's task), with defects planted."""
-    made: dict[str, tuple[str, dict[str, int]]] = {}
-
-    def make(name: str, plant: list[str]) -> tuple[str, dict[str, int]]:
-        if name not in made:
-            database = create_pg_database(f"dmsval_pgroute_{name}_{worker_id_suffix}")
-            loaded = demo.dms_full_load(sakila, pg_dsn(database), target="postgres")
-            with psycopg.connect(pg_dsn(database)) as conn:
-                for statement in plant:
-                    conn.execute(statement)
-            made[name] = (database, loaded)
-        return made[name]
-
-    return make
-
-
 @pytest.fixture
-def postgres_migration(aws, postgres_copies, tmp_path, monkeypatch):
+def postgres_migration(aws, copies, tmp_path, monkeypatch):
     ensure_mysql_reader("127.0.0.1", 3306, READER, PASSWORD)
 
     def make(name: str, plant: list[str] | None = None):
-        database, loaded = postgres_copies(name, plant or [])
+        database, loaded = copies(name, plant or [], target="postgres")
         stats = demo.write_table_statistics(loaded, tmp_path / f"stats-{name}.json")
         monkeypatch.setenv("DMSVAL_STUB_TABLE_STATISTICS", str(stats))
         return provision(aws, name=f"pg-{name}", source=DbEndpoint("127.0.0.1", 3306, READER, PASSWORD, "sakila"),

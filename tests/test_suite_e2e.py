@@ -41,20 +41,24 @@ class Migration:
 
 
 @pytest.fixture(scope="session")
-def copies(sakila, worker_id_suffix) -> Callable[[str, list[str]], str]:
-    """Factory: a DMS-style copy of Sakila (film_text excluded, as the demo's task does) with defects planted."""
-    made: dict[str, tuple[str, dict[str, int]]] = {}
+def copies(sakila, worker_id_suffix) -> Callable[..., tuple[str, dict[str, int]]]:
+    """Factory: a DMS-style copy of Sakila (film_text excluded, as the demo's task does) with defects planted,
+    made once per worker for each name and target (Redshift-typed, or PostgreSQL-typed for that route)."""
+    made: dict[tuple[str, str], tuple[str, dict[str, int], list[str]]] = {}
 
-    def make(name: str, plant: list[str]) -> tuple[str, dict[str, int]]:
-        database = f"dmsval_e2e_{name}_{worker_id_suffix}"
-        if database not in made:
-            create_pg_database(database)
-            loaded = demo.dms_full_load(sakila, pg_dsn(database))
+    def make(name: str, plant: list[str], target: str = "redshift") -> tuple[str, dict[str, int]]:
+        if (name, target) not in made:
+            prefix = "dmsval_e2e" if target == "redshift" else f"dmsval_{target}_e2e"
+            database = create_pg_database(f"{prefix}_{name}_{worker_id_suffix}")
+            loaded = demo.dms_full_load(sakila, pg_dsn(database), target=target)
             with psycopg.connect(pg_dsn(database)) as conn:
                 for statement in plant:
                     conn.execute(statement)
-            made[name] = (database, loaded)
-        return made[name]
+            made[(name, target)] = (database, loaded, list(plant))
+        database, loaded, planted = made[(name, target)]
+        # one name, one copy: a test asking for other defects under a name already used would get the wrong data
+        assert planted == list(plant), f"copy {name!r} was made with other planted statements"
+        return database, loaded
 
     return make
 
