@@ -214,7 +214,7 @@ def failed_run_metadata(settings: Settings, trigger: RunTrigger, now: datetime, 
         "target": task.target.to_dict() if task else unknown_endpoint,
         "gate": None, "tables": 0, "checks": list(checks), "dms_tables_error": None,
         "values_masked": settings.mask_values, "planned_cases": [],
-        "error": {"stage": stage, "where": where, "message": redaction.scrub(message)},
+        "error": {"stage": stage, "where": where, "message": message},  # scrubbed where it is written or sent
     }
 
 
