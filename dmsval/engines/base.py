@@ -65,7 +65,10 @@ class Engine(abc.ABC):
         self._conn: Any = None
         self._backend_id: int | None = None  # the server's id of the session, read at connect time
         self._catalog: list[tuple[str, str]] | None = None
+        self._catalog_set: frozenset[tuple[str, str]] = frozenset()
+        # catalog facts by (schema, table), filled one whole schema at a time (see table_info)
         self._table_info: dict[tuple[str, str], TableInfo] = {}
+        self._schemas_read: set[str] = set()
         self._lock = threading.Lock()  # one DB-API connection is not safe for concurrent use
 
     # -- connection ---------------------------------------------------------------------------------------
@@ -219,21 +222,30 @@ class Engine(abc.ABC):
         if self._catalog is None:
             rows = self.query(self._list_tables_sql()).rows
             self._catalog = sorted((str(s), str(t)) for s, t in rows)
+            self._catalog_set = frozenset(self._catalog)
         return list(self._catalog)
 
     def table_exists(self, schema: str, table: str) -> bool:
-        return (self.fold_identifier(schema), self.fold_identifier(table)) in set(self.list_tables())
+        self.list_tables()
+        return (self.fold_identifier(schema), self.fold_identifier(table)) in self._catalog_set
 
     def table_info(self, schema: str, table: str) -> TableInfo:
-        """Columns (in ordinal order), keys and a row estimate; read once per table and session."""
-        key = (self.fold_identifier(schema), self.fold_identifier(table))
-        if key not in self._table_info:
-            self._table_info[key] = self._read_table_info(*key)
-        return self._table_info[key]
+        """Columns (in ordinal order), keys and a row estimate; a table the catalog does not hold has no columns.
+
+        The whole schema is read at the first table asked for, once per engine (one engine per side and worker
+        process): a task of 1,000 tables costs a few catalog queries per side, not a few per table and check
+        (PostgreSQL's information_schema.columns takes most of a second per call on a large catalog).
+        """
+        schema, table = self.fold_identifier(schema), self.fold_identifier(table)
+        if schema not in self._schemas_read:
+            for info in self._read_schema_info(schema):
+                self._table_info[(info.schema, info.table)] = info
+            self._schemas_read.add(schema)
+        return self._table_info.get((schema, table)) or TableInfo(schema, table, ())
 
     @abc.abstractmethod
-    def _read_table_info(self, schema: str, table: str) -> TableInfo:
-        """Catalog facts for one table (names as stored)."""
+    def _read_schema_info(self, schema: str) -> list[TableInfo]:
+        """Catalog facts of every table of one schema (names as stored), in a few queries for the whole schema."""
 
     def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
         """Rows of a query, fetched in batches so memory stays bounded (row-level fetches)."""

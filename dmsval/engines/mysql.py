@@ -174,28 +174,35 @@ class MySQLEngine(Engine):
         return ("SELECT table_schema, table_name FROM information_schema.tables "
                 f"WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ({excluded})")
 
-    def _read_table_info(self, schema: str, table: str) -> TableInfo:
+    def _read_schema_info(self, schema: str) -> list[TableInfo]:
         columns = self.query(
-            "SELECT column_name, data_type, column_type, numeric_precision, numeric_scale, datetime_precision, "
-            "character_maximum_length, character_octet_length, character_set_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position", (schema, table)).rows
+            "SELECT table_name, column_name, data_type, column_type, numeric_precision, numeric_scale, "
+            "datetime_precision, character_maximum_length, character_octet_length, character_set_name "
+            "FROM information_schema.columns WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+            (schema,)).rows
         indexes = self.query(
-            "SELECT index_name, non_unique, column_name, nullable FROM information_schema.statistics "
-            "WHERE table_schema = %s AND table_name = %s ORDER BY index_name, seq_in_index", (schema, table)).rows
-        estimate = self.query("SELECT table_rows FROM information_schema.tables WHERE table_schema = %s AND "
-                              "table_name = %s", (schema, table)).rows
-        by_index: dict[str, list[tuple[int, str, str]]] = {}
-        for index_name, non_unique, column_name, nullable in indexes:
-            by_index.setdefault(str(index_name), []).append((int(non_unique), str(column_name), str(nullable)))
-        primary = tuple(c for _, c, _ in by_index.pop("PRIMARY", []))
-        unique = tuple(tuple(c for _, c, _ in cols) for _, cols in sorted(by_index.items())
-                       if all(nu == 0 and nullable != "YES" for nu, _, nullable in cols))
-        return TableInfo(
-            schema, table,
-            tuple(ColumnInfo(str(n), str(dt).lower(), str(ct).lower(), _int(p), _int(sc), _int(dp), _int(cl),
-                             _int(ol), str(cs).lower() if cs else None)
-                  for n, dt, ct, p, sc, dp, cl, ol, cs in columns),
-            primary, unique, int(estimate[0][0] or 0) if estimate else 0)
+            "SELECT table_name, index_name, non_unique, column_name, nullable FROM information_schema.statistics "
+            "WHERE table_schema = %s ORDER BY table_name, index_name, seq_in_index", (schema,)).rows
+        estimates = dict(self.query("SELECT table_name, table_rows FROM information_schema.tables "
+                                    "WHERE table_schema = %s", (schema,)).rows)
+        by_table: dict[str, list[ColumnInfo]] = {}
+        for table, n, dt, ct, p, sc, dp, cl, ol, cs in columns:
+            by_table.setdefault(str(table), []).append(
+                ColumnInfo(str(n), str(dt).lower(), str(ct).lower(), _int(p), _int(sc), _int(dp), _int(cl), _int(ol),
+                           str(cs).lower() if cs else None))
+        index_columns: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+        for table, index_name, non_unique, column_name, nullable in indexes:
+            index_columns.setdefault(str(table), {}).setdefault(str(index_name), []).append(
+                (int(non_unique), str(column_name), str(nullable)))
+        infos = []
+        for table, table_columns in by_table.items():
+            by_index = index_columns.get(table, {})
+            primary = tuple(c for _, c, _ in by_index.pop("PRIMARY", []))
+            unique = tuple(tuple(c for _, c, _ in cols) for _, cols in sorted(by_index.items())
+                           if all(nu == 0 and nullable != "YES" for nu, _, nullable in cols))
+            infos.append(TableInfo(schema, table, tuple(table_columns), primary, unique,
+                                   int(estimates.get(table) or 0)))
+        return infos
 
     # -- canonical values ---------------------------------------------------------------------------------
     def canonical(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
