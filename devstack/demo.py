@@ -7,6 +7,8 @@
 5. Write the REPLICATION_TASK_STOPPED event and run ``pytest tests_validation`` from it.
 6. Print the SNS message as delivered (read back from moto through a subscribed SQS queue) and the report path.
 
+``--cdc`` runs the CDC demo instead (devstack.cdc_demo): validation while a live workload replicates.
+
 ``--target postgres`` runs the same demo on the MySQL -> PostgreSQL route: the copy is PostgreSQL-typed (as a DMS
 full load into PostgreSQL lands it) and the target endpoint is a PostgreSQL endpoint on port 5432, read directly
 with psycopg (no shim).
@@ -132,6 +134,11 @@ def run_suite(event_path: Path, endpoint_url: str, bucket: str, topic_arn: str, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--cdc" in argv:  # validation while DMS replicates: devstack.cdc_demo
+        from . import cdc_demo
+
+        return cdc_demo.main([a for a in argv if a != "--cdc"])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers for the run (0 = serial)")
     parser.add_argument("--target", choices=sorted(TARGET_PORTS), default="redshift",

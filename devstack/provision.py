@@ -46,7 +46,8 @@ def include_schema(schema: str, rule_id: int = 1, table: str = "%") -> dict[str,
 def provision(aws: AwsContext, *, name: str, source: DbEndpoint, target: DbEndpoint,
               table_mappings: dict[str, Any], migration_type: str = "full-load",
               task_settings: dict[str, Any] | None = None, target_engine: str = "redshift",
-              source_engine: str = "mariadb") -> Provisioned:
+              source_engine: str = "mariadb", stop_after_start: bool = True) -> Provisioned:
+    """``stop_after_start=False`` leaves the task running, as a ``full-load-and-cdc`` task stays in CDC."""
     secrets = aws.client("secretsmanager")
     dms = aws.client("dms")
 
@@ -89,7 +90,8 @@ def provision(aws: AwsContext, *, name: str, source: DbEndpoint, target: DbEndpo
     )["ReplicationTask"]
     dms.start_replication_task(ReplicationTaskArn=task["ReplicationTaskArn"],
                                StartReplicationTaskType="start-replication")
-    dms.stop_replication_task(ReplicationTaskArn=task["ReplicationTaskArn"])
+    if stop_after_start:
+        dms.stop_replication_task(ReplicationTaskArn=task["ReplicationTaskArn"])
 
     bucket = f"{name}-reports"
     s3 = aws.client("s3")
@@ -104,6 +106,15 @@ def provision(aws: AwsContext, *, name: str, source: DbEndpoint, target: DbEndpo
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return Provisioned(task["ReplicationTaskArn"], name, f"{name}-instance", source_ep["EndpointArn"],
                        target_ep["EndpointArn"], source_secret, target_secret, bucket, topic_arn, queue_url)
+
+
+def provision_cdc_task(aws: AwsContext, *, name: str, source: DbEndpoint, target: DbEndpoint,
+                       table_mappings: dict[str, Any], **options: Any) -> Provisioned:
+    """A running ``full-load-and-cdc`` task (e.g. with ``source`` on a :class:`devstack.cdc.BinlogMariaDB`'s port):
+    what :class:`devstack.cdc.CdcReplicator` stands in for; its latency dimensions are ``instance_id`` and the
+    task ARN's last part."""
+    return provision(aws, name=name, source=source, target=target, table_mappings=table_mappings,
+                     migration_type="full-load-and-cdc", stop_after_start=False, **options)
 
 
 def delivered_messages(aws: AwsContext, queue_url: str, wait_s: int = 2) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,6 +51,22 @@ _latency_threshold = _float_between(0.0, 86400.0, "must be a number of seconds g
 # CloudWatch keeps 1-minute datapoints for 15 days; 14 leaves a day of margin
 _lookback_minutes = _float_between(0.0, 1440.0 * 14, "must be a number of minutes greater than 0 and at most 20160 "
                                                      "(14 days)", low_inclusive=False)
+_wait_minutes = _float_between(0.0, 720.0, "must be a number of minutes from 0 to 720 (12 hours)")
+_poll_seconds = _float_between(1.0, 3600.0, "must be a number of seconds from 1 to 3600")
+_recheck_seconds = _float_between(0.0, 3600.0, "must be a number of seconds from 0 to 3600")
+
+
+def _metric_period(value: str) -> int:
+    """CloudWatch's rule for a period: 1, 5, 10, 30 or a multiple of 60 seconds."""
+    try:
+        period = int(value)
+    except ValueError as e:
+        raise ValueError("must be 1, 5, 10, 30 or a multiple of 60 seconds") from e
+    if period not in (1, 5, 10, 30) and (period <= 0 or period % 60):
+        raise ValueError("must be 1, 5, 10, 30 or a multiple of 60 seconds")
+    return period
+
+
 # at least 1 s: a shorter limit cannot be kept by the servers' timers or the client deadline, and every engine's
 # setting takes it (MariaDB seconds, MySQL and PostgreSQL milliseconds); fractions are fine
 _query_timeout = _float_between(1.0, 604800.0, "must be at least 1 second and at most 604800 (7 days)")
@@ -68,6 +85,26 @@ def _int_between(low: int, high: int | None, message: str) -> Callable[[str], in
 _positive_int = _int_between(1, None, "must be a whole number greater than 0")
 _digits = _int_between(1, 17, "must be between 1 and 17 significant digits")
 _expiry = _int_between(1, 604800, "must be between 1 and 604800 seconds (7 days, the SigV4 limit)")
+
+
+# a parallel scan holds this many connections per side per xdist worker: more would crowd out the database's
+# other sessions (max_connections, Redshift's WLM slots) for little gain
+MAX_SCAN_PARALLELISM = 16
+_scan_connections = _int_between(1, MAX_SCAN_PARALLELISM, f"must be auto or a whole number from 1 to "
+                                                          f"{MAX_SCAN_PARALLELISM}")
+
+
+def _scan_parallelism(value: str) -> int | str:
+    """'auto' (resolved per run by row_diff, see ``scan_connections``) or the connections per side."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _scan_connections(value)
+    except ValueError as e:
+        raise ValueError(f"must be auto or a whole number from 1 to {MAX_SCAN_PARALLELISM}") from e
+
+
+_progress_interval = _float_between(0.0, 86400.0, "must be a number of seconds from 0 (no progress lines) to 86400")
 
 
 def _bool(value: str) -> bool:
@@ -96,6 +133,34 @@ def _mode(value: str) -> str:
     return value
 
 
+SINCE_LAST_RUN = "last-run"
+
+
+def _since(value: str) -> str:
+    """'' (full comparison), 'last-run' (resolved at planning from the previous run) or an ISO-8601 timestamp,
+    returned in UTC as ISO text. A timestamp without an offset is UTC: both engines' sessions run in UTC."""
+    value = value.strip()
+    if value in ("", SINCE_LAST_RUN):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError as e:
+        raise ValueError("must be an ISO-8601 timestamp (2026-12-03T10:00:00Z) or last-run") from e
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _watermark_columns(value: str) -> tuple[str, ...]:
+    """Column names tried in order on every table, or ``schema.table=column`` for one table."""
+    entries = _csv(value)
+    for entry in entries:
+        table, sep, column = entry.partition("=")
+        if sep and (not column.strip() or "." not in table.strip() or "=" in column):
+            raise ValueError(f"entry {entry!r}: an override must read schema.table=column")
+    return tuple(entry.replace(" ", "") if "=" in entry else entry for entry in entries)
+
+
 def _s3_uri(value: str) -> str:
     if value and not value.startswith("s3://"):
         raise ValueError("must look like s3://bucket/prefix")
@@ -116,6 +181,20 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=5.0, env="DMSVAL_CDC_LATENCY_THRESHOLD", parse=_latency_threshold),
     OptionSpec("cdc_lookback_minutes", "CDC gate: how far back to read the latency metrics", default=15.0,
                env="DMSVAL_CDC_LOOKBACK_MINUTES", parse=_lookback_minutes),
+    OptionSpec("cdc_wait_minutes", "CDC gate: how long to wait for the latency to fall under the threshold before "
+               "skipping (0 = one look)", default=10.0, env="DMSVAL_CDC_WAIT_MINUTES", parse=_wait_minutes),
+    OptionSpec("cdc_poll_seconds", "CDC gate: seconds between readings of the latency metrics while waiting",
+               default=30.0, env="DMSVAL_CDC_POLL_SECONDS", parse=_poll_seconds),
+    OptionSpec("cdc_recheck_seconds", "CDC mode: time within which rows that differ are read again (after a settle "
+               "delay of the observed latency + 2 s) before they count as differences; 0 = no recheck", default=120.0,
+               env="DMSVAL_CDC_RECHECK_SECONDS", parse=_recheck_seconds),
+    OptionSpec("cdc_recheck_rounds", "CDC mode: at most this many rereads of the rows that differ", default=4,
+               env="DMSVAL_CDC_RECHECK_ROUNDS", parse=_positive_int),
+    OptionSpec("cdc_recheck_keys", "CDC mode: differing keys isolated per case for the recheck (more fail as not "
+               "rechecked)", default=10000, env="DMSVAL_CDC_RECHECK_KEYS", parse=_positive_int),
+    OptionSpec("cdc_metric_period", "CDC gate: period (s) of the latency datapoints read (60 = DMS's one-minute "
+               "metrics; 1, 5, 10, 30 for high-resolution publishers)", default=60, env="DMSVAL_CDC_METRIC_PERIOD",
+               parse=_metric_period),
     OptionSpec("checks", "comma list of checks to run (default: all registered)", default=(),
                env="DMSVAL_CHECKS", parse=_csv),
     OptionSpec("sql_dir", "folder of custom paired SQL checks (<name>/source.sql, <name>/target.sql)",
@@ -146,6 +225,11 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default=256, env="DMSVAL_FETCH_ROWS", parse=_positive_int),
     OptionSpec("split_rows", "row_diff: tables above this many rows become several key-range cases",
                default=1_000_000, env="DMSVAL_SPLIT_ROWS", parse=_positive_int),
+    OptionSpec("scan_parallelism", "row_diff: connections per side that checksum a large table (or split case) as "
+               f"concurrent key ranges: auto, or 1 (one scan per side) to {MAX_SCAN_PARALLELISM}", default="auto",
+               env="DMSVAL_SCAN_PARALLELISM", parse=_scan_parallelism),
+    OptionSpec("progress_interval", "seconds between the progress lines of a case still running (0: none)",
+               default=15.0, env="DMSVAL_PROGRESS_INTERVAL", parse=_progress_interval),
     OptionSpec("diff_sample", "row_diff: differing keys listed per kind in the report (counts are always full)",
                default=50, env="DMSVAL_DIFF_SAMPLE", parse=_positive_int),
     OptionSpec("fail_on_truncation", "row_diff: fail a table whose target holds values cut to what it can keep "
@@ -159,6 +243,15 @@ OPTIONS: tuple[OptionSpec, ...] = (
                default="", env="DMSVAL_SHARD", parse=_shard),
     OptionSpec("query_timeout", "seconds a single validation query may run", default=1800.0,
                env="DMSVAL_QUERY_TIMEOUT", parse=_query_timeout),
+    OptionSpec("since", "row_diff: compare in full only the rows whose watermark column changed since this ISO-8601 "
+               "timestamp (UTC when no offset), or since the previous run's start (last-run, minus "
+               "--cdc-lookback-minutes); every key is still checked. Empty: full comparison", default="",
+               env="DMSVAL_SINCE", parse=_since),
+    OptionSpec("watermark_columns", "with --since: watermark column names tried in order per table, or "
+               "schema.table=column for one table", default=("updated_at", "last_update"),
+               env="DMSVAL_WATERMARK_COLUMNS", parse=_watermark_columns),
+    OptionSpec("no_history", "do not compare this run's differences with the previous run of the task (new / "
+               "persisting / resolved per table)", default=False, env="DMSVAL_NO_HISTORY", parse=_bool, switch=True),
 )
 
 
@@ -181,6 +274,12 @@ class Settings:
     mode: str = _default("mode")
     cdc_latency_threshold: float = _default("cdc_latency_threshold")
     cdc_lookback_minutes: float = _default("cdc_lookback_minutes")
+    cdc_wait_minutes: float = _default("cdc_wait_minutes")
+    cdc_poll_seconds: float = _default("cdc_poll_seconds")
+    cdc_metric_period: int = _default("cdc_metric_period")
+    cdc_recheck_seconds: float = _default("cdc_recheck_seconds")
+    cdc_recheck_rounds: int = _default("cdc_recheck_rounds")
+    cdc_recheck_keys: int = _default("cdc_recheck_keys")
     checks: tuple[str, ...] = _default("checks")
     sql_dir: str = _default("sql_dir")
     numeric_tolerance: float = _default("numeric_tolerance")
@@ -197,11 +296,16 @@ class Settings:
     fetch_rows: int = _default("fetch_rows")
     split_rows: int = _default("split_rows")
     diff_sample: int = _default("diff_sample")
+    scan_parallelism: int | str = _default("scan_parallelism")
+    progress_interval: float = _default("progress_interval")
     shard: str = _default("shard")
     mask_values: bool = _default("mask_values")
     fail_on_truncation: bool = _default("fail_on_truncation")
     presign_expiry: int = _default("presign_expiry")
     query_timeout: float = _default("query_timeout")
+    no_history: bool = _default("no_history")
+    since: str = _default("since")
+    watermark_columns: tuple[str, ...] = _default("watermark_columns")
     rootdir: str = field(default=".", compare=False)
 
     def path(self, value: str) -> Path:

@@ -3,7 +3,8 @@
 The salt is random per run and never written anywhere, so a hash cannot be reversed by trying likely values,
 while equal values within one run still get equal hashes (a masked report still shows which rows and columns
 differ and which values are the same). Column names, counts and figures stay readable; what is masked is
-anything a row holds: keys, differing values, sample rows, row images and MIN/MAX aggregates.
+anything a row holds: keys, differing values, sample rows, row images and MIN/MAX figures -- the details
+sections that hold values (:mod:`dmsval.sections`), each masked by its kind.
 
 Error texts are masked too (:meth:`Masker.text`): databases quote the offending value in their messages
 (``invalid input syntax for type integer: "bob@example.com"``, ``Duplicate entry '42' for key``), so every
@@ -19,9 +20,9 @@ import hashlib
 import re
 from typing import Any
 
-_ROW_LISTS = ("only_in_source", "only_in_target", "missing_keys", "extra_keys")
-_VALUE_FIGURES = ("min", "max")
-HIDDEN = "(hidden by --mask-values)"
+from . import sections
+
+HIDDEN = sections.HIDDEN
 
 # A Python string literal as drivers print them inside their exception text (repr: no raw newline inside)
 _PY_STR = r"'(?:[^'\\\n]|\\.)*'" + "|" + r'"(?:[^"\\\n]|\\.)*"'
@@ -30,7 +31,7 @@ _PYMYSQL_ERROR = re.compile(rf"\((\d+), ({_PY_STR})\)\s*\Z")
 # redshift_connector: str(error) is the server's ErrorResponse as a dict, ``{'S': 'ERROR', 'C': '22P02', 'M': ...}``
 _FIELDS_ERROR = re.compile(rf"\{{'\w': (?:{_PY_STR})(?:, '\w': (?:{_PY_STR}))*\}}\s*\Z")
 # ErrorResponse fields (PostgreSQL protocol) that never hold a value: severity, SQLSTATE, positions, the server's
-# source location, and the schema/table/column/type/constraint names; M (message) and H (hint) are masked like
+# source location, and the names of the object (s, t, c, d, n); M (message) and H (hint) are masked like
 # any text; D (detail), W (context), q (internal query) and unknown fields are hidden whole
 _KEEP_FIELDS = frozenset("SVCPpFLRstcdn")
 _TEXT_FIELDS = frozenset("MH")
@@ -52,33 +53,11 @@ class Masker:
         return "h:" + digest[:12]
 
     def details(self, details: dict[str, Any]) -> dict[str, Any]:
-        out = dict(details)
-        if "diagnoses" in out:  # the pattern and its cause stay; figures may quote values (zero dates, spellings)
-            out["diagnoses"] = [{**d, "figures": {k: (v if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                      else "(hidden by --mask-values)")
-                                                  for k, v in (d.get("figures") or {}).items()}}
-                                for d in out["diagnoses"]]
-        for field in _ROW_LISTS:
-            if field in out:
-                out[field] = [[self.value(v) for v in row] for row in out[field]]
-        if "changed" in out:
-            out["changed"] = [{"key": [self.value(v) for v in c["key"]],
-                               "columns": {col: [self.value(a), self.value(b)] for col, (a, b) in c["columns"].items()}}
-                              for c in out["changed"]]
-        if "duplicated_keys" in out:
-            out["duplicated_keys"] = [{**d, "key": [self.value(v) for v in d["key"]]} for d in out["duplicated_keys"]]
-        if "row_images" in out:
-            out["row_images"] = [{**img, "row": {k: self.value(v) for k, v in (img["row"] or {}).items()}}
-                                 for img in out["row_images"]]
-        if out.get("columns") and isinstance(out["columns"][0], dict):  # schema: a column's current maximum
-            out["columns"] = [{**c, "source_max": self.value(c["source_max"]),
-                               "reason": "(hidden by --mask-values)" if c.get("verdict") in ("risk", "narrower")
-                               and "source_max" in c else c.get("reason")} if "source_max" in c else c
-                              for c in out["columns"]]
-        if "differences" in out:
-            out["differences"] = [{**d, "source": self.value(d["source"]), "target": self.value(d["target"])}
-                                  if d.get("figure") in _VALUE_FIGURES else d for d in out["differences"]]
-        return out
+        """Each section masked by its kind (:mod:`dmsval.sections`): sections holding row values get their values
+        hashed, the others pass. A key no section declares is hidden whole: what it holds is not known."""
+        return {key: section.kind.mask(value, self.value) if section is not None else HIDDEN
+                for key, value in sections.current(details).items()
+                for section in [sections.BY_KEY.get(key)]}
 
     @staticmethod
     def text(text: str | None) -> str | None:

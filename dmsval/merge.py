@@ -4,12 +4,14 @@ optional S3 upload and one SNS summary.
     python -m dmsval.merge FILES... [--reports-dir DIR] [--sns-topic-arn ARN] [--s3-uri URI]
                                     [--aws-endpoint-url URL] [--aws-region REGION]
 
-The merged document has the same schema (``dmsval.results/1``): the cases of every input concatenated (a case id
+The merged document has the current schema (``dmsval.results/2``; inputs may be ``dmsval.results/1``): the cases of every input concatenated (a case id
 present in two inputs is an error naming it), run metadata from the first input with ``counts`` and ``verdict``
 recomputed, a new ``run_id`` (the merged files get their own S3 folder and never overwrite an input's), the
 earliest ``started_at`` and latest ``finished_at``, the union of ``checks``, and ``merged_from`` listing the
 inputs (``path``, ``run_id``, ``shard``, ``checks``, ``verdict``, ``counts``, ``cases``). Every input must be
-about the same DMS task.
+about the same DMS task. ``run.history`` compares the merged run with the previous run of the task (shards do not
+compute it; ``--no-history`` leaves it null), found in S3 with ``--s3-uri``, else in ``<reports-dir>/history/``,
+where every merged document is also kept.
 
 The verdict rule of a single run applies: a planned case that ran in no given input (a shard not given, a shard
 that was itself incomplete) makes the merged verdict ``incomplete``. S3 and SNS are delivered by the same code as
@@ -31,11 +33,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import history
 from .aws import delivery
 from .aws.clients import aws_context_for
 from .errors import ConfigError
 from .render import summary
-from .results import SCHEMA, RunResults, write_json_atomically
+from .results import READABLE_SCHEMAS, SCHEMA, RunResults, not_readable, write_json_atomically
 from .run import new_run_id
 
 RESULTS_FILE = "results.json"
@@ -59,9 +62,9 @@ def load_inputs(paths: Sequence[str | Path]) -> list[tuple[str, dict[str, Any]]]
             raise MergeError(f"cannot read {path}: {e.strerror or e}") from e
         except json.JSONDecodeError as e:
             raise MergeError(f"{path} is not JSON ({e.msg} at line {e.lineno})") from e
-        if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        if not isinstance(document, dict) or document.get("schema") not in READABLE_SCHEMAS:
             found = document.get("schema") if isinstance(document, dict) else type(document).__name__
-            raise MergeError(f"{path} is not a {SCHEMA} document (schema={found!r})")
+            raise MergeError(f"{path} is {not_readable()} (schema={found!r})")
         _check_shape(str(path), document)
         documents.append((str(path), document))
     return documents
@@ -125,7 +128,7 @@ def merge_documents(inputs: Sequence[tuple[str, dict[str, Any]]], now: datetime 
         run_id=new_run_id(now), started_at=started, finished_at=finished, checks=checks,
         tables=max((r.get("tables") or 0) for r in runs),
         duration_s=_span_s(started, finished), shard=None, merged_at=now.isoformat(timespec="seconds"),
-        planned_cases=planned, incomplete_reasons=reasons, delivery=None, error=_first_error(runs),
+        planned_cases=planned, incomplete_reasons=reasons, delivery=None, error=_first_error(runs), history=None,
         merged_from=[{"path": path, "run_id": r.get("run_id"), "shard": r.get("shard"),
                       "checks": list(r.get("checks") or []), "verdict": r.get("verdict"), "counts": r.get("counts"),
                       "cases": len(document["cases"])}
@@ -206,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="endpoint URL for every AWS client, e.g. moto (env DMSVAL_AWS_ENDPOINT_URL)")
     parser.add_argument("--aws-region", default=env("DMSVAL_AWS_REGION"),
                         help="AWS region (default: the task ARN's) (env DMSVAL_AWS_REGION)")
+    parser.add_argument("--no-history", action="store_true",
+                        default=(env("DMSVAL_NO_HISTORY") or "").strip().lower() in ("1", "true", "yes", "on"),
+                        help="do not compare with the previous run of the task (env DMSVAL_NO_HISTORY)")
     parser.add_argument("--presign-expiry", type=int, default=int(env("DMSVAL_PRESIGN_EXPIRY") or 604800),
                         help="seconds the SNS message's presigned report link stays valid (default and max 604800)")
     return parser
@@ -221,15 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MergeError as e:
         print(f"dmsval merge: {e}", file=sys.stderr)
         return EXIT_USAGE
-    results_path, report = write_outputs(document, Path(args.reports_dir))
     run = document["run"]
+    aws = aws_context_for(run["task"]["arn"], args.aws_region, args.aws_endpoint_url)
+    if not args.no_history:
+        run["history"] = history.history_for(document, s3_uri=args.s3_uri.rstrip("/"), aws=aws,
+                                             reports_dir=Path(args.reports_dir))
+    results_path, report = write_outputs(document, Path(args.reports_dir))
+    history.keep_local_copy(document, Path(args.reports_dir))  # after results.json, before any upload
     counts, verdict = run["counts"], run["verdict"]
     print(f"dmsval merge {verdict.upper()}: {counts['passed']} passed, {counts['failed']} failed, "
           f"{counts['skipped']} skipped, {counts['error']} errors from {len(args.files)} files; "
           f"results JSON: {results_path}; report: {report}")
     outcome = delivery.Delivery()
     if args.s3_uri or args.sns_topic_arn:
-        aws = aws_context_for(run["task"]["arn"], args.aws_region, args.aws_endpoint_url)
         outcome = delivery.deliver(aws, document, [report, results_path], s3_uri=args.s3_uri.rstrip("/"),
                                    topic_arn=args.sns_topic_arn, task_id=run["task"]["identifier"],
                                    run_id=run["run_id"], report=report, presign_expiry=args.presign_expiry)

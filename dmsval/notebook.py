@@ -1,6 +1,6 @@
 """What ``notebooks/drilldown.ipynb`` does, as importable functions (the notebook only calls them).
 
-* :func:`read_results` loads a results JSON (``dmsval.results/1``) from a path or an ``s3://`` URI;
+* :func:`read_results` loads a results JSON (``dmsval.results/2``, or ``/1``) from a path or an ``s3://`` URI;
 * :func:`run_summary`, :func:`failing_cases` and :func:`differences_by_table` turn it into DataFrames, and
   :func:`plot_differences` into a bar chart of the differences per table;
 * :func:`drilldown` re-resolves the run's DMS task from AWS exactly as the suite does (``describe_task``, the
@@ -25,7 +25,8 @@ import pandas as pd
 from .aws.clients import AwsContext, aws_context_for as _context_for
 from .config import Settings, resolve_settings
 from .errors import ConfigError, DmsvalError, ResolutionError
-from .results import SCHEMA, STATUSES, counts_of, verdict_of
+from . import sections
+from .results import READABLE_SCHEMAS, STATUSES, counts_of, not_readable, verdict_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -80,8 +81,8 @@ def read_results(location: str | os.PathLike[str], settings: Settings | None = N
         if not path.is_absolute() and not path.exists() and (REPO / path).exists():
             path = REPO / path  # a notebook opened from notebooks/ still finds reports/results.json
         document = json.loads(path.read_text(encoding="utf-8"))
-    if document.get("schema") != SCHEMA:
-        raise ConfigError(f"{text} is not a {SCHEMA} document (schema={document.get('schema')!r})")
+    if document.get("schema") not in READABLE_SCHEMAS:
+        raise ConfigError(f"{text} is {not_readable()} (schema={document.get('schema')!r})")
     return document
 
 
@@ -118,6 +119,9 @@ def run_summary(results: dict[str, Any]) -> pd.DataFrame:
         rows.append(("Incomplete", reason))
     if run.get("gate"):
         rows.append(("CDC gate", run["gate"].get("reason")))
+    if run.get("history"):  # absent in version-1 documents, null when not computed
+        rows.append(("History", run["history"].get("summary")))
+        rows += [("History note", note) for note in run["history"].get("notes") or []]
     if run.get("merged_from"):
         rows.append(("Merged from", ", ".join(str(m.get("path", m)) if isinstance(m, dict) else str(m)
                                               for m in run["merged_from"])))
@@ -230,6 +234,10 @@ class TableDifferences:
         return pd.DataFrame([list(k) for k in keys], columns=self.key or None)
 
 
+# the details key naming the columns of a table's row images (tables without a key)
+_ROW_IMAGE_HEADERS = sections.BY_KEY["row_images"].headers or ""
+
+
 def table_differences(results: dict[str, Any], table: str) -> TableDifferences:
     """Merge the row_diff details of every case of ``table`` (``row_diff[t]`` or ``row_diff[t#k/n]``)."""
     found = TableDifferences(table)
@@ -242,7 +250,8 @@ def table_differences(results: dict[str, Any], table: str) -> TableDifferences:
     for case in sorted(cases, key=lambda c: c["case_id"]):
         found.cases.append(case["case_id"])
         found.target_table = found.target_table or case.get("target_table")
-        details, figures = case.get("details") or {}, case.get("figures") or {}
+        # details of older documents read with today's keys (dmsval.sections.current)
+        details, figures = sections.current(case.get("details")), case.get("figures") or {}
         if case["status"] == "error":
             found.notes.append(f"{case['case_id']} could not decide: {case['message']}")
         if details.get("target_exists") is False or figures.get("target_exists") is False:
@@ -254,7 +263,7 @@ def table_differences(results: dict[str, Any], table: str) -> TableDifferences:
         for change in details.get("changed") or []:
             found.changed[tuple(str(v) for v in change["key"])] = dict(change["columns"])
         found.row_images += details.get("row_images") or []
-        found.columns = list(details.get("columns") or found.columns)
+        found.columns = list(details.get(_ROW_IMAGE_HEADERS) or found.columns)
         for name in totals:
             totals[name] += int(figures.get(name) or 0)
     found.figures = totals

@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from . import redaction
+from . import history, progress, redaction
 from .aws import delivery
 from .aws.clients import AwsContext
 from .checks import Case
@@ -102,7 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
         if workerinput is not None:
             plan = RunPlan.from_dict(json.loads(workerinput["dmsval_plan"]))
         else:
-            plan = plan_run(settings, dms_client=lambda aws: config.hook.pytest_dmsval_dms_client(aws=aws))
+            plan = plan_run(settings, dms_client=lambda aws: config.hook.pytest_dmsval_dms_client(aws=aws),
+                            say=_console_line_writer(config))
     except EventIgnored as e:
         pytest.exit(f"dmsval: {e}; no checks run", returncode=0)
     except PlanningFailed as e:
@@ -114,6 +115,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(settings, plan, controller=not hasattr(config, "workerinput"))
     state.case_ids = {param_id_of(case_id, config): case_id for case_id in state.planned}
     config.stash[_STATE] = state
+    progress.configure_console(settings.progress_interval, _console_line_writer(config))
     if state.controller:
         config.pluginmanager.register(ResultCollector(state), "dmsval-results")
         _terminate_as_interrupt()
@@ -185,6 +187,26 @@ def _write_document(document: dict[str, Any], path: Path) -> Path:
     return write_json_atomically(redaction.scrub_data(document), path)
 
 
+def _console_line_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Where this process's progress lines go: its real stderr, also while a case runs. pytest's default fd
+    capture points fd 2 at a file during each test (in xdist workers too, whose stderr is the controller's:
+    execnet leaves it inherited), keeping the original fd in the capture manager, duplicated here; other capture
+    modes (sys, no) leave ``sys.__stderr__`` alone. Lines are not captured, so they reach the terminal and the
+    CodeBuild log while the case runs, never the report."""
+    capture = getattr(config.pluginmanager.getplugin("capturemanager"), "_global_capturing", None)  # pytest internal
+    saved = getattr(getattr(capture, "err", None), "targetfd_save", None)
+    if isinstance(saved, int):
+        stream = os.fdopen(os.dup(saved), "w", encoding="utf-8", errors="replace", buffering=1)
+    else:
+        stream = sys.__stderr__ or sys.stderr
+
+    def write(line: str) -> None:
+        stream.write(redaction.scrub(line) + "\n")
+        stream.flush()
+
+    return write
+
+
 def print_line(text: str, **_: Any) -> None:
     print(text, flush=True)
 
@@ -215,6 +237,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE, None)
     if state is not None:
         state.validator.close()
+        progress.configure_console(0, print_line)  # stops the printer thread
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -394,7 +417,14 @@ class ResultCollector:
             run["run_cases"] = sorted(c.case_id for c in state.plan.cases(state.settings))
         # scrubbed where it leaves the process (files, SNS, the HTML header), not here as well
         state.document = RunResults(run=run, cases=cases).to_dict()
+        whole_run = not state.settings.shard  # a shard is a share of the run: its merge compares with history
+        if whole_run and not state.settings.no_history:  # never raises: a read error becomes the section's text
+            state.document["run"]["history"] = history.history_for(
+                state.document, s3_uri=state.settings.s3_uri, aws=state.plan.aws,
+                reports_dir=state.settings.reports_path)
         state.results_path = _write_document(state.document, state.settings.reports_path / RESULTS_FILE)
+        if whole_run:  # the local history the next run without S3 compares with
+            history.keep_local_copy(redaction.scrub_data(state.document), state.settings.reports_path)
         return state.document
 
     def _junit_incomplete(self, session: pytest.Session, document: dict[str, Any]) -> None:

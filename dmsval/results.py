@@ -1,7 +1,9 @@
 """Results as frozen dataclasses; the results JSON is the single source for every rendering.
 
-Schema ``dmsval.results/1`` (documented in docs/results-schema.md):
+Schema ``dmsval.results/2`` (documented in docs/results-schema.md):
 ``{"schema", "run": {...run metadata, counts, verdict...}, "cases": [CaseResult.to_dict(), ...]}``.
+Version 2 added ``run.history`` (the comparison with the previous run, :mod:`dmsval.history`); documents of
+version 1 are still read (``READABLE_SCHEMAS``): they are version 2 documents without that section.
 
 The verdict is computed against the *planned* cases (``run.planned_cases``): a planned case without a result
 (crashed worker, interrupt, deselection) makes the run ``incomplete``, whatever the other cases say, and a run
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "dmsval.results/1"
+SCHEMA = "dmsval.results/2"
+# what readers accept: every version whose fields a version-2 reader understands (v1 = v2 without run.history)
+READABLE_SCHEMAS = ("dmsval.results/1", SCHEMA)
 STATUSES = ("passed", "failed", "skipped", "error")
 VERDICTS = ("passed", "failed", "skipped", "error", "incomplete")
 
@@ -107,13 +111,15 @@ class RunResults:
         return verdict_of(self.counts, self.run.get("error"))
 
     def to_dict(self) -> dict[str, Any]:
-        run = dict(self.run, counts=self.counts, verdict=self.verdict, missing_cases=self.missing)
+        # history: null unless computed (a version-1 document read back has none)
+        run = dict(self.run, counts=self.counts, verdict=self.verdict, missing_cases=self.missing,
+                   history=self.run.get("history"))
         return {"schema": SCHEMA, "run": run, "cases": [c.to_dict() for c in self.cases]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunResults":
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} document (schema={data.get('schema')!r})")
+        if data.get("schema") not in READABLE_SCHEMAS:
+            raise ValueError(f"{not_readable()} (schema={data.get('schema')!r})")
         if not isinstance(data.get("run"), dict) or not isinstance(data.get("cases"), list):
             raise ValueError(f"a {SCHEMA} document needs a 'run' object and a 'cases' list")
         return cls(run=data["run"], cases=tuple(CaseResult.from_dict(c) for c in data["cases"]))
@@ -121,6 +127,11 @@ class RunResults:
     def write(self, path: Path) -> Path:
         """Write atomically (temp file + rename) so a reader never sees half a document."""
         return write_json_atomically(self.to_dict(), path)
+
+
+def not_readable() -> str:
+    """"not a dmsval.results/1 document nor a dmsval.results/2 document": what readers say of another schema."""
+    return "not a " + " document nor a ".join(READABLE_SCHEMAS) + " document"
 
 
 def write_json_atomically(document: dict[str, Any], path: Path) -> Path:

@@ -8,17 +8,20 @@ opens its own read-only engines (credentials resolved locally, kept in memory on
 from __future__ import annotations
 
 import secrets as _random
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import redaction
+from . import progress, redaction
 from .aws.clients import AwsContext, aws_context_for
 from .aws.dms import TaskInfo, describe_task, table_statistics
-from .aws.latency import GateVerdict, evaluate_gate
+from .aws.latency import GateVerdict, wait_for_gate
 from .aws.secrets import resolve_credentials
 from .checks import REGISTRY, Case, CheckContext, SkipCase, TableStats
+from .checks.recheck import RecheckPolicy
+from .checks.window import resolve_window, settings_for_cases
 from .config import Settings
 from .engines import Engine, engine_class_for, open_engine
 from .errors import ConfigError, DmsvalError, EngineError, EventError, ResolutionError
@@ -88,6 +91,8 @@ class RunPlan:
     dms_tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # describe_table_statistics by source name
     dms_tables_error: str | None = None
     mask_salt: str | None = None  # --mask-values: random per run, handed to workers, never written out
+    #: --since: {since, until, source, columns, note} resolved once here (last-run read from the previous run)
+    window: dict[str, Any] | None = None
 
     def cases(self, settings: Settings) -> list[Case]:
         cases: list[Case] = []
@@ -132,6 +137,7 @@ class RunPlan:
             "gate": self.gate.to_dict() if self.gate else None, "pairs": [p.to_dict() for p in self.pairs],
             "checks": list(self.checks), "stats": {k: v.to_dict() for k, v in self.stats.items()},
             "dms_tables": self.dms_tables, "dms_tables_error": self.dms_tables_error, "mask_salt": self.mask_salt,
+            "window": self.window,
         }
 
     @classmethod
@@ -143,7 +149,7 @@ class RunPlan:
             pairs=tuple(TablePair.from_dict(p) for p in data["pairs"]), checks=tuple(data["checks"]),
             stats={k: TableStats.from_dict(v) for k, v in data["stats"].items()},
             dms_tables=data.get("dms_tables") or {}, dms_tables_error=data.get("dms_tables_error"),
-            mask_salt=data.get("mask_salt"),
+            mask_salt=data.get("mask_salt"), window=data.get("window"),
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -159,7 +165,7 @@ class RunPlan:
             "source": self.task.source.to_dict(), "target": self.task.target.to_dict(),
             "gate": self.gate.to_dict() if self.gate else None,
             "tables": len(self.pairs), "checks": list(self.checks), "dms_tables_error": self.dms_tables_error,
-            "values_masked": self.mask_salt is not None,
+            "values_masked": self.mask_salt is not None, "window": self.window,
         }
 
 
@@ -219,12 +225,14 @@ def failed_run_metadata(settings: Settings, trigger: RunTrigger, now: datetime, 
 
 
 def plan_run(settings: Settings, now: datetime | None = None,
-             dms_client: Callable[[AwsContext], Any] | None = None) -> RunPlan:
+             dms_client: Callable[[AwsContext], Any] | None = None,
+             say: Callable[[str], None] | None = None) -> RunPlan:
     """Resolve everything a run needs, once.
 
     Raises usage errors (``DmsvalError.usage``: options, the event, an unknown task) as they are, and every other
     DmsvalError as :class:`PlanningFailed` naming the stage and the endpoint, secret or ARN involved.
-    ``dms_client`` gives the client for describe_table_statistics (default: ``aws.client("dms")``).
+    ``dms_client`` gives the client for describe_table_statistics (default: ``aws.client("dms")``); ``say``
+    gets progress lines of long waits (the CDC gate).
     """
     now = now or datetime.now(timezone.utc)
     trigger = trigger_from_settings(settings)
@@ -234,7 +242,7 @@ def plan_run(settings: Settings, now: datetime | None = None,
     task: TaskInfo | None = None
     try:
         task = describe_task(aws, trigger.task_arn)
-        return _plan_task(settings, now, dms_client, trigger, checks, aws, task, step)
+        return _plan_task(settings, now, dms_client, trigger, checks, aws, task, step, say)
     except DmsvalError as e:
         if e.usage:
             raise
@@ -256,13 +264,16 @@ class _Step:
 
 def _plan_task(settings: Settings, now: datetime, dms_client: Callable[[AwsContext], Any] | None,
                trigger: RunTrigger, checks: tuple[str, ...], aws: AwsContext, task: TaskInfo,
-               step: _Step) -> RunPlan:
+               step: _Step, say: Callable[[str], None] | None = None) -> RunPlan:
     mode = resolve_mode(settings, trigger, task)
+    run_id = new_run_id(now)
+    window: dict[str, Any] | None = None
     gate = None
     if mode == "cdc":
         step.at("read the CDC latency metrics", f"replication instance {task.replication_instance_id}")
-        gate = evaluate_gate(aws, task.replication_instance_id, task.resource_id, settings.cdc_latency_threshold,
-                             settings.cdc_lookback_minutes, now)
+        gate = wait_for_gate(aws, task.replication_instance_id, task.resource_id, settings.cdc_latency_threshold,
+                             settings.cdc_lookback_minutes, wait_minutes=settings.cdc_wait_minutes,
+                             poll_s=settings.cdc_poll_seconds, period_s=settings.cdc_metric_period, say=say)
     step.at("read the task's TableMappings", f"task {task.identifier}")
     mappings = parse_rules(task.table_mappings)
     step.at("connect to the source", endpoint_text(task, "source"))
@@ -276,6 +287,13 @@ def _plan_task(settings: Settings, now: datetime, dms_client: Callable[[AwsConte
                                   f"{task.source.identifier} (database {task.source.database_name or 'any'})")
         route = find_route(source.name, engine_class_for(task.target.engine_name).name)
         stats = {p.source_name: table_stats(source, p, settings, route) for p in pairs}
+        if settings.since:
+            step.at("resolve the --since window", f"task {task.identifier}")
+            window = resolve_window(settings, now, task_id=task.identifier, run_id=run_id, aws=aws, columns={
+                p.source_name: [c.name for c in source.table_info(p.source_schema, p.source_table).columns]
+                for p in pairs})
+            if window is not None and window["note"]:  # e.g. last-run without a previous run: a full comparison
+                print(f"[dmsval] {window['note']}", file=sys.stderr)
     finally:
         source.close()
     # the target is checked once here, so a wrong password or a database that is down is one clear run error
@@ -294,9 +312,9 @@ def _plan_task(settings: Settings, now: datetime, dms_client: Callable[[AwsConte
             dms_tables[f"{table.get('SchemaName')}.{table.get('TableName')}"] = _jsonable(table)
     except ResolutionError as e:
         dms_tables_error = str(e)  # reported by the dms_state cases and in the run metadata
-    return RunPlan(new_run_id(now), now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
+    return RunPlan(run_id, now.isoformat(timespec="seconds"), trigger, aws, task, mode, gate, pairs,
                    checks, stats, dms_tables, dms_tables_error,
-                   _random.token_hex(16) if settings.mask_values else None)
+                   _random.token_hex(16) if settings.mask_values else None, window)
 
 
 def _jsonable(table: dict[str, Any]) -> dict[str, Any]:
@@ -332,11 +350,21 @@ class Validator:
         if self._context is None:
             source = open_side(self.settings, self.plan.aws, self.plan.task, "source")
             target = open_side(self.settings, self.plan.aws, self.plan.task, "target")
-            self._context = CheckContext(self.settings, self.plan.pairs, source, target,
+            # --since: the cases compare from the plan's resolved timestamp (last-run was read once, at planning)
+            settings = settings_for_cases(self.settings, self.plan.window) if self.settings.since else self.settings
+            self._context = CheckContext(settings, self.plan.pairs, source, target,
                                          task_settings=self.plan.task.settings, stats=self.plan.stats,
                                          dms_tables=self.plan.dms_tables,
-                                         dms_tables_error=self.plan.dms_tables_error, route=self.plan.route)
+                                         dms_tables_error=self.plan.dms_tables_error, route=self.plan.route,
+                                         progress=progress.console(), recheck=self.recheck_policy())
         return self._context
+
+    def recheck_policy(self) -> RecheckPolicy | None:
+        """CDC mode with an open gate: differing rows are read again after the latency the gate saw (+ margin)."""
+        gate = self.plan.gate
+        if self.plan.mode != "cdc" or gate is None or not gate.open or self.settings.cdc_recheck_seconds <= 0:
+            return None
+        return RecheckPolicy.for_run(self.settings, gate.latencies_s.values())
 
     def close(self) -> None:
         if self._context is not None:

@@ -8,7 +8,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -129,9 +130,31 @@ class StartedSuite:
     process: subprocess.Popen[str]
     reports: Path
 
+    stderr_seen: list[str] = field(default_factory=list)  # lines read by wait_for_line, before finish
+
+    def wait_for_line(self, text: str, timeout_s: float) -> str:
+        """Read the run's stderr until a line holding ``text`` (the lines read are kept for finish)."""
+        assert self.process.stderr is not None
+        found: list[str] = []
+
+        def read() -> None:
+            for line in self.process.stderr:  # type: ignore[union-attr]
+                self.stderr_seen.append(line)
+                if text in line:
+                    found.append(line)
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout_s)
+        if not found:
+            raise AssertionError(f"no line with {text!r} on the run's stderr within {timeout_s:g} s; read: "
+                                 f"{''.join(self.stderr_seen)[-2000:]}")
+        return found[0]
+
     def finish(self, timeout_s: float = 120) -> SuiteRun:
         stdout, stderr = self.process.communicate(timeout=timeout_s)
-        return SuiteRun(self.process.returncode, stdout, stderr, self.reports)
+        return SuiteRun(self.process.returncode, stdout, "".join(self.stderr_seen) + stderr, self.reports)
 
 
 @pytest.fixture

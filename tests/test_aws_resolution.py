@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
 
 from dmsval.aws.dms import describe_task
-from dmsval.aws.latency import evaluate_gate
+from dmsval.aws.latency import GateVerdict, evaluate_gate, wait_for_gate
 from dmsval.aws.secrets import resolve_credentials
 from dmsval.errors import ResolutionError, SecretError
 from devstack.provision import DbEndpoint, include_schema, provision, put_latency
@@ -96,3 +97,60 @@ def test_cdc_gate(aws, source_s, target_s, is_open, reason):
 def test_cdc_gate_reads_only_its_own_task(aws):
     put_latency(aws, "inst-1", "OTHER-TASK", 1.0, 1.0)
     assert not evaluate_gate(aws, "inst-1", "TASKRESOURCEID", 5.0, 15).open
+
+
+class FakeClock:
+    """Monotonic time that moves only when the gate sleeps (the wait's logic without waiting)."""
+
+    def __init__(self, on_sleep=None) -> None:
+        self.now, self.sleeps, self.on_sleep = 0.0, [], on_sleep
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(len(self.sleeps))
+
+
+def test_cdc_gate_that_stays_closed_gives_up_at_the_deadline_with_every_reading(aws):
+    put_latency(aws, "inst-1", "TASKRESOURCEID", 30.0, 45.0)
+    clock = FakeClock()
+    verdict = wait_for_gate(aws, "inst-1", "TASKRESOURCEID", 5.0, 15, wait_minutes=2, poll_s=30, clock=clock,
+                            sleep=clock.sleep)
+    assert not verdict.open
+    assert clock.sleeps == [30, 30, 30, 30]  # 5 readings in 2 minutes, none past the deadline
+    assert len(verdict.series) == 5 and verdict.waited_s == 120
+    assert all(r["CDCLatencyTarget"] == 45.0 for r in verdict.series)
+    assert "latency over 5s (CDCLatencySource=30s, CDCLatencyTarget=45s)" in verdict.reason
+    assert "still closed after waiting 120 s of at most 2 min (5 readings)" in verdict.reason
+
+
+def test_cdc_gate_opens_when_the_latency_falls_during_the_wait(aws):
+    put_latency(aws, "inst-1", "TASKRESOURCEID", 30.0, 45.0)
+
+    def dms_catches_up(sleeps: int) -> None:
+        if sleeps == 2:
+            time.sleep(1.1)  # a new 1-second datapoint bucket: the old maximum is not in it
+            put_latency(aws, "inst-1", "TASKRESOURCEID", 0.5, 2.0)
+
+    clock = FakeClock(dms_catches_up)
+    verdict = wait_for_gate(aws, "inst-1", "TASKRESOURCEID", 5.0, 15, wait_minutes=10, poll_s=30, period_s=1,
+                            clock=clock, sleep=clock.sleep)
+    assert verdict.open and len(verdict.series) == 3 and verdict.waited_s == 60
+    assert [r["CDCLatencyTarget"] for r in verdict.series] == [45.0, 45.0, 2.0]
+    assert "opened after waiting 60 s (3 readings)" in verdict.reason
+    assert GateVerdict.from_dict(verdict.to_dict()) == verdict
+
+
+def test_cdc_gate_with_no_wait_looks_once(aws):
+    clock = FakeClock()
+    verdict = wait_for_gate(aws, "inst-1", "TASKRESOURCEID", 5.0, 15, wait_minutes=0, poll_s=30, clock=clock,
+                            sleep=clock.sleep)
+    assert not verdict.open and clock.sleeps == [] and len(verdict.series) == 1
+    assert "waiting" not in verdict.reason
+    # a results document written before the gate waited is still read
+    old = {k: v for k, v in verdict.to_dict().items() if k not in ("series", "waited_s")}
+    assert GateVerdict.from_dict(old).series == ()

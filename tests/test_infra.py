@@ -115,6 +115,7 @@ BUILD_ACTIONS = {
     "secretsmanager:GetSecretValue",
     "cloudwatch:GetMetricStatistics",
     "s3:PutObject", "s3:GetObject",
+    "s3:ListBucket",  # run history: the previous run of the task under the report prefix
     "s3:GetBucketAcl", "s3:GetBucketLocation",  # CodeBuild checks the artifact bucket's owner before uploading
     "sns:Publish",
     "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
@@ -211,6 +212,9 @@ def test_build_role_resources_are_scoped(template):
     assert by_action["s3:PutObject"] == by_action["s3:GetObject"] == reports
     assert by_action["s3:GetBucketAcl"] == by_action["s3:GetBucketLocation"] == [
         {"Fn::GetAtt": ["ReportBucket", "Arn"]}]
+    assert by_action["s3:ListBucket"] == [{"Fn::GetAtt": ["ReportBucket", "Arn"]}]
+    listing = next(s for s in stmts if s["Action"] == "s3:ListBucket")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": {"Fn::Sub": "${ReportPrefix}/*"}}}
     assert by_action["secretsmanager:GetSecretValue"] == [{"Ref": "SecretArns"}]
     assert by_action["kms:Decrypt"] == [{"Ref": "SecretsKmsKeyArns"}]
     assert by_action["dms:DescribeTableStatistics"] == [{"Ref": "TaskArns"}]

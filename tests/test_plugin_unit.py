@@ -70,7 +70,7 @@ PLAN = {
 }
 
 
-def fake_plan_run(settings, now=None, dms_client=None):
+def fake_plan_run(settings, now=None, dms_client=None, say=None):
     behaviour = json.loads((HERE / "behaviour.json").read_text(encoding="utf-8"))
     if behaviour.get("__plan__") == "fail":  # as plan_run reports a login refused by the source
         from datetime import datetime, timezone

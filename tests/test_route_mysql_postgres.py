@@ -133,10 +133,10 @@ def test_clean_postgres_copy_passes_every_case(postgres_migration, run_suite):
     results = run.results
     assert results["run"]["target"]["engine_name"] == "postgres"
     by_id = {c["case_id"]: c for c in results["cases"]}
-    columns = {r["column"]: r for r in by_id["schema[sakila.film]"]["details"]["columns"]}
+    columns = {r["column"]: r for r in by_id["schema[sakila.film]"]["details"]["schema_columns"]}
     assert columns["description"]["target_type"] == "TEXT" and columns["description"]["verdict"] == "ok"
     assert columns["title"]["expected_type"] == "VARCHAR(128)"  # characters, not Redshift's bytes
-    address = {r["column"]: r for r in by_id["schema[sakila.address]"]["details"]["columns"]}
+    address = {r["column"]: r for r in by_id["schema[sakila.address]"]["details"]["schema_columns"]}
     assert address["location"]["target_type"] == "BYTEA"
 
 

@@ -59,9 +59,9 @@ def test_a_correct_dms_style_copy_of_sakila_passes_schema_and_aggregates(context
         assert schema.passed, (table, schema.message)
         aggregates = run(Aggregates(), context, table)
         assert aggregates.passed, (table, aggregates.message)
-    staff = run(Schema(), context, "staff").details["columns"]
+    staff = run(Schema(), context, "staff").details["schema_columns"]
     assert {"column": "picture", "verdict": "removed", "reason": "remove-column rule"} in staff
-    risks = [c for c in run(Schema(), context, "payment").details["columns"] if c["verdict"] == "risk"]
+    risks = [c for c in run(Schema(), context, "payment").details["schema_columns"] if c["verdict"] == "risk"]
     assert {c["column"] for c in risks} == {"payment_id", "customer_id"}  # SMALLINT UNSIGNED -> INT2
 
 
@@ -77,7 +77,7 @@ def test_schema_finds_a_dropped_column_a_short_varchar_and_a_wrong_type(context,
         strict_outcome = run(Schema(), (strict, pairs), "film")
     finally:
         demo.dms_full_load(sakila, pg_dsn(target_db))  # the truncated values cannot be altered back
-    verdicts = {c["column"]: c["verdict"] for c in outcome.details["columns"]}
+    verdicts = {c["column"]: c["verdict"] for c in outcome.details["schema_columns"]}
     assert not outcome.passed
     assert verdicts["special_features"] == "missing"
     # titles longer than 20 bytes are cut: a truncation (what DMS does with TruncateColumns), reported as a risk
@@ -85,7 +85,7 @@ def test_schema_finds_a_dropped_column_a_short_varchar_and_a_wrong_type(context,
     assert verdicts["rental_rate"] == "wrong"
     assert verdicts["surprise"] == "extra"
     assert outcome.figures["problems"] == 3
-    strict_verdicts = {c["column"]: c["verdict"] for c in strict_outcome.details["columns"]}
+    strict_verdicts = {c["column"]: c["verdict"] for c in strict_outcome.details["schema_columns"]}
     assert strict_verdicts["title"] == "narrower" and strict_outcome.figures["problems"] == 4
     assert "VARCHAR(20) is narrower than DMS's VARCHAR(512)" in strict_outcome.message
 

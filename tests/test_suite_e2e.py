@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -157,8 +158,9 @@ def test_planted_defects_fail_in_the_right_tables_and_others_pass(migration, run
     # the HTML report shows the failing case with its figures, and no secret appears anywhere
     html = (run.reports / "report.html").read_text()
     assert "row_count[sakila.rental]" in html and "16043" in html
-    for path in run.reports.iterdir():
-        assert PASSWORD not in path.read_text(errors="replace"), path
+    for path in run.reports.rglob("*"):  # the history copy under reports/history/ too
+        if path.is_file():
+            assert PASSWORD not in path.read_text(errors="replace"), path
     assert PASSWORD not in run.stdout + run.stderr + body
 
 
@@ -200,21 +202,50 @@ def test_malformed_event_and_unknown_task_are_usage_errors(migration, run_suite)
     assert run.returncode == 4 and "pass --dms-event" in run.stderr
 
 
+SHORT_WAIT = ("--cdc-wait-minutes", "0.05", "--cdc-poll-seconds", "1", "--cdc-metric-period", "1")
+
+
 def test_cdc_gate_closed_skips_every_check_with_the_reason(migration, run_suite, aws):
     m = migration("clean", migration_type="full-load-and-cdc")
-    run = run_suite(*delivery_args(m), event=m.event)
+    run = run_suite(*delivery_args(m), *SHORT_WAIT, event=m.event)
     results = run.results
     assert run.returncode == 0
-    assert results["run"]["mode"] == "cdc" and results["run"]["gate"]["open"] is False
+    gate = results["run"]["gate"]
+    assert results["run"]["mode"] == "cdc" and gate["open"] is False
     assert {c["status"] for c in results["cases"]} == {"skipped"}
     assert all("no datapoints" in c["message"] for c in results["cases"])
+    # it waited (3 s here, one reading a second) before giving up, and says so with every reading it took
+    assert gate["waited_s"] >= 2 and len(gate["series"]) >= 2
+    assert "still closed after waiting" in results["cases"][0]["message"]
     body = delivered_messages(aws, m.made.queue_url)[0]["Message"]
     assert "CDC gate:  CDC gate closed: no datapoints" in body
 
     put_latency(aws, m.made.instance_id, m.made.task_arn.rsplit(":", 1)[-1], 30.0, 1.0)
-    over = run_suite(event=m.event)
+    over = run_suite("--cdc-wait-minutes", "0", event=m.event)  # one look
     assert {c["status"] for c in over.results["cases"]} == {"skipped"}
     assert "CDCLatencySource=30s" in over.results["cases"][0]["message"]
+    assert len(over.results["run"]["gate"]["series"]) == 1
+
+
+def test_cdc_gate_waits_for_the_latency_to_fall_then_validates(migration, start_suite, aws):
+    m = migration("clean", migration_type="full-load-and-cdc")
+    task_id = m.made.task_arn.rsplit(":", 1)[-1]
+    put_latency(aws, m.made.instance_id, task_id, 30.0, 40.0)
+    suite = start_suite("--cdc-wait-minutes", "1", "--cdc-poll-seconds", "1", "--cdc-metric-period", "1",
+                        "--checks", "row_count", "-n", "0", event=m.event)
+    waiting = suite.wait_for_line("CDC gate closed", timeout_s=60)  # the gate says it waits, and how long
+    assert "reading again in 1 s (waited 0 s of at most 1 min)" in waiting
+    time.sleep(1.1)  # a new 1-second datapoint bucket
+    put_latency(aws, m.made.instance_id, task_id, 0.5, 1.0)  # DMS caught up
+    run = suite.finish()
+    gate = run.results["run"]["gate"]
+    assert run.returncode == 0 and gate["open"] is True
+    assert set(run.statuses().values()) == {"passed"}
+    assert "opened after waiting" in gate["reason"]
+    first, last = gate["series"][0], gate["series"][-1]
+    assert first["CDCLatencyTarget"] == 40.0 and last["CDCLatencyTarget"] == 1.0
+    report = (run.reports / "report.html").read_text()
+    assert "<svg" in report and "CDC latency" in report  # the series the gate saw, as a chart
 
 
 def test_cdc_gate_open_runs_the_checks(migration, run_suite, aws):

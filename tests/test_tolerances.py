@@ -256,7 +256,7 @@ def test_schema_narrower_widths_that_hold_the_data_are_risks(tol: Tol) -> None:
                                                                                                   t="fits"))
     outcome = tol.run(Schema(), "fits", "widths")
     assert outcome.passed, outcome.message
-    columns = {c["column"]: c for c in outcome.details["columns"]}
+    columns = {c["column"]: c for c in outcome.details["schema_columns"]}
     assert {name: c["verdict"] for name, c in columns.items()} == {
         "id": "ok", "v": "risk", "vb": "ok", "bn": "ok", "tb": "ok", "iu": "risk", "su": "risk"}
     assert outcome.figures["risks"] == 3 and "3 risks" in outcome.message
@@ -272,15 +272,15 @@ def test_schema_narrower_widths_that_cannot_hold_the_data_fail(tol: Tol) -> None
                WIDTHS_TARGET.format(s="widths2", t="nofit"))
     outcome = tol.run(Schema(), "nofit", "widths2")
     assert not outcome.passed
-    verdicts = {c["column"]: c["verdict"] for c in outcome.details["columns"]}
+    verdicts = {c["column"]: c["verdict"] for c in outcome.details["schema_columns"]}
     # numbers that do not fit cannot be loaded: failures; text longer than the column is cut (a DMS variant that
     # row_diff compares at the cut and counts): a risk, unless --fail-on-truncation
     assert verdicts == {"id": "ok", "v": "risk", "vb": "ok", "bn": "ok", "tb": "ok", "iu": "narrower",
                         "su": "narrower"}
     assert outcome.figures["problems"] == 2
-    assert "values are cut" in {c["column"]: c for c in outcome.details["columns"]}["v"]["note"]
+    assert "values are cut" in {c["column"]: c for c in outcome.details["schema_columns"]}["v"]["note"]
     strict = tol.run(Schema(), "nofit", "widths2", Settings(fail_on_truncation=True))
-    assert {c["column"]: c["verdict"] for c in strict.details["columns"]}["v"] == "narrower"
+    assert {c["column"]: c["verdict"] for c in strict.details["schema_columns"]}["v"] == "narrower"
     assert strict.figures["problems"] == 3 and "v: " in strict.message
     assert "iu: source values outside -2147483648..2147483647 do not fit INTEGER" in outcome.message
     assert "2147483648)" not in outcome.message  # the value itself stays in the details (masked when asked)

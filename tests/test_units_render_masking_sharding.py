@@ -152,7 +152,7 @@ MULTISET = {"key": [], "multiset": True, "columns": ["code", "label"],
                            {"row": None, "source_count": 0, "target_count": 1}]}
 CUSTOM_SQL = {"columns": ["region", "total"], "only_in_source": [["Nordland", 4411]],
               "only_in_target": [["Südland", 5522]]}
-SCHEMA = {"columns": [
+SCHEMA = {"schema_columns": [
     {"column": "qty", "source_type": "int", "target_type": "smallint", "verdict": "risk",
      "reason": "narrower; the current values fit (current min -3, max 31999)", "note": "fits", "source_max": 31999},
     {"column": "big", "source_type": "bigint", "target_type": "int", "verdict": "narrower",
@@ -213,9 +213,9 @@ def test_row_images_custom_sql_rows_schema_maxima_and_min_max_aggregates_are_hid
     schema = masker.details(SCHEMA)
     dumped = json.dumps(schema)
     assert "31999" not in dumped and "9123456789" not in dumped
-    by_name = {c["column"]: c for c in schema["columns"]}
+    by_name = {c["column"]: c for c in schema["schema_columns"]}
     assert by_name["qty"]["verdict"] == "risk" and by_name["big"]["verdict"] == "narrower"
-    assert by_name["name"] == SCHEMA["columns"][2]
+    assert by_name["name"] == SCHEMA["schema_columns"][2]
 
     aggregates = masker.details(AGGREGATES)
     dumped = json.dumps(aggregates)

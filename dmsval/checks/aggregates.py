@@ -17,7 +17,8 @@ from typing import Any
 from ..engines import Engine
 from ..engines.catalog import ColumnInfo, ValueKind
 from ..mappings import TablePair
-from .base import Case, CheckContext, Outcome, TableCheck, on_both_sides
+from .base import Case, CheckContext, Outcome, SkipCase, TableCheck, on_both_sides
+from .recheck import settle
 from .row_diff import lob_max_kb
 
 
@@ -88,20 +89,37 @@ class Aggregates(TableCheck):
         source_sql = (f"SELECT {', '.join(source_exprs)} FROM {ctx.source.table_ref(pair.source_schema, pair.source_table)}"
                       + (f" WHERE {source_where}" if source_where else ""))
         target_sql = f"SELECT {', '.join(target_exprs)} FROM {ctx.target.table_ref(pair.target_schema, pair.target_table)}"
-        s_row, t_row = on_both_sides(lambda: ctx.source.query(source_sql, ()).rows[0],
-                                     lambda: ctx.target.query(target_sql, ()).rows[0])
-        differences: list[dict[str, Any]] = []
-        if int(s_row[0]) != int(t_row[0]):
-            differences.append({"column": "*", "figure": "rows", "source": int(s_row[0]), "target": int(t_row[0])})
-        for (column, name, kind), a, b in zip(plan, s_row[1:], t_row[1:]):
-            if not _equal(kind, name, a, b):
-                differences.append({"column": column, "figure": name, "source": _plain(a), "target": _plain(b)})
+
+        def read() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            s_row, t_row = on_both_sides(lambda: ctx.source.query(source_sql, ()).rows[0],
+                                         lambda: ctx.target.query(target_sql, ()).rows[0])
+            return tuple(s_row), tuple(t_row)
+
+        def differences_of(rows: tuple[tuple[Any, ...], tuple[Any, ...]]) -> list[dict[str, Any]]:
+            s_row, t_row = rows
+            found: list[dict[str, Any]] = []
+            if int(s_row[0]) != int(t_row[0]):
+                found.append({"column": "*", "figure": "rows", "source": int(s_row[0]), "target": int(t_row[0])})
+            for (column, name, kind), a, b in zip(plan, s_row[1:], t_row[1:]):
+                if not _equal(kind, name, a, b):
+                    found.append({"column": column, "figure": name, "source": _plain(a), "target": _plain(b)})
+            return found
+
+        settled = settle(read(), read, lambda rows: not differences_of(rows), ctx.recheck)
+        if settled.state == "moving":
+            raise SkipCase(f"CDC: the table kept changing and its aggregates never agreed in {settled.rounds} "
+                           "rechecks; changes in flight hide whether it differs -- row_diff compares its rows with "
+                           "in-flight recheck")
+        s_row, t_row = settled.reading
+        differences = differences_of(settled.reading)
         figures = {"rows_source": int(s_row[0]), "rows_target": int(t_row[0]), "aggregates": len(plan) + 1,
                    "differences": len(differences)}
         details = {"differences": differences}
         sql = {"source": ctx.source.shown(source_sql), "target": ctx.target.shown(target_sql)}
+        if settled.rounds:
+            figures["recheck_rounds"] = settled.rounds
         if not differences:
-            return Outcome(True, f"{len(plan) + 1} aggregates equal", figures, sql, details)
+            return Outcome(True, f"{len(plan) + 1} aggregates equal{settled.note()}", figures, sql, details)
         # names only: the values (MIN/MAX are row values) are in the details, where --mask-values hides them
         shown = ", ".join(f"{d['column']}.{d['figure']}" for d in differences[:5])
         return Outcome(False, f"{len(differences)} aggregates differ: {shown}", figures, sql, details)

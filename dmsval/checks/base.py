@@ -4,7 +4,8 @@ subclassing registers it (``name`` is its id in case ids, options and reports)."
 from __future__ import annotations
 
 import abc
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
@@ -13,8 +14,10 @@ from ..routes import Route, find_route, route_for
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..progress import Progress
     from ..engines import Engine
     from ..engines.catalog import TableInfo
+    from .recheck import RecheckPolicy
 
 REGISTRY: dict[str, type["Check"]] = {}
 T = TypeVar("T")
@@ -95,6 +98,10 @@ class CheckContext:
     dms_tables_error: str | None = None
     #: what DMS does to each column between these two engines; found from the engines' names when not given
     route: Route | None = None
+    #: where long cases say how far they got (console lines); None: nowhere
+    progress: "Progress | None" = None
+    #: CDC mode: how differing rows are read again before they count (in-flight rows); None: no recheck
+    recheck: "RecheckPolicy | None" = None
 
     def __post_init__(self) -> None:
         if self.route is None:
@@ -169,3 +176,32 @@ def on_both_sides(source_call: Callable[[], T], target_call: Callable[[], U]) ->
         target_future.exception()
         raise
     return source_value, target_future.result()
+
+
+#: bound of the threads of parallel scans: at most this many calls of one in_parallel run at once
+MAX_PARALLEL_CALLS = 128
+_parallel_pool: ThreadPoolExecutor | None = None
+
+
+def in_parallel(calls: list[Callable[[], T]], stop: threading.Event | None = None) -> list[T]:
+    """Run every call concurrently (each on its own engine: a connection runs one statement at a time) and
+    return their values in order, with ``on_both_sides``' semantics: after a failure, wait for the other calls
+    (no query left running unobserved) and re-raise the first failure in call order; an interrupt of the
+    waiting thread is not held up by them. ``stop`` is set on a failure or an interrupt, so calls that loop over
+    work check it and start nothing new (the run's teardown cancels the statements still running)."""
+    global _parallel_pool
+    if len(calls) > MAX_PARALLEL_CALLS:
+        raise ValueError(f"at most {MAX_PARALLEL_CALLS} parallel calls, got {len(calls)}")
+    if _parallel_pool is None:
+        # its own pool: the calls would wait for each other in on_both_sides' two threads
+        _parallel_pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL_CALLS, thread_name_prefix="dmsval-scan")
+    futures: list[Future[T]] = [_parallel_pool.submit(call) for call in calls]
+    if stop is not None:
+        for future in futures:  # at once, not when this thread gets to it: the others take no more work
+            future.add_done_callback(lambda done: stop.set() if done.exception() is not None else None)
+    try:
+        wait(futures)
+    finally:
+        if stop is not None and not all(future.done() for future in futures):
+            stop.set()  # this thread was interrupted (KeyboardInterrupt, SIGTERM): hand out no more work
+    return [future.result() for future in futures]  # the first failure in call order, re-raised

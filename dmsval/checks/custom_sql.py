@@ -5,8 +5,11 @@ A query that could act on a database is refused before it runs: calls of the fun
 :data:`DENIED_FUNCTIONS`, ``SELECT ... INTO``, locking reads and statements nested in the query (see
 :func:`refuse_actions`); the read-only session stops writes to tables, not these.
 The two results are compared as multisets of rows (order ignored, duplicates counted, column names ignored);
-numbers compare within ``numeric_tolerance``. A pair may start with a header line
-``-- dmsval: requires schema.table[, schema.table...]``: the case is skipped when the task does not migrate
+numbers compare within ``numeric_tolerance``. Memory stays flat in the number of rows: both results stream
+from the databases (server-side cursors) into scratch files in the temporary directory (about the size of the
+two results, pickled; deleted as they are compared), spread over partitions by the hash of each normalized row,
+and the partitions are compared one pair at a time (see :func:`compare_spills`). A pair may start with a header
+line ``-- dmsval: requires schema.table[, schema.table...]``: the case is skipped when the task does not migrate
 those source tables, so one ``sql/`` folder can serve several tasks.
 """
 
@@ -14,20 +17,27 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import heapq
+import math
+import pickle
 import re
-from collections import Counter
+import sys
+import tempfile
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import sqlglot
 import sqlglot.errors
 from sqlglot import exp
 
 from ..config import Settings
-from ..errors import ConfigError
+from ..engines import Engine
+from ..errors import ConfigError, EngineError
 from ..mappings import TablePair
 from .base import Case, Check, TableStats, CheckContext, Outcome, SkipCase, on_both_sides
+from .recheck import settle
 
 SAMPLE_ROWS = 50  # rows of each side's difference kept in the report
 TOLERANCE_MATCH_LIMIT = 5000  # unmatched rows beyond this are not paired within tolerance (quadratic)
@@ -144,8 +154,14 @@ def required_tables(*texts: str) -> set[str]:
     return found
 
 
+# types whose values need no normalizing (exact types: a datetime is a date, and may carry a time zone)
+_AS_IS = frozenset({str, type(None), dt.date, bytes})
+
+
 def comparable(value: Any) -> Any:
     """Normalize a driver value so equal data from MySQL and Redshift compare equal."""
+    if type(value) in _AS_IS:
+        return value  # the most common values, first: this runs for every value of every row
     if isinstance(value, bool):
         return Decimal(int(value))  # MySQL answers 1/0 where Redshift answers true/false
     if isinstance(value, int):
@@ -173,36 +189,321 @@ def _within(a: tuple[Any, ...], b: tuple[Any, ...], tolerance: float) -> bool:
     return True
 
 
-def compare_rows(source_rows: Iterable[tuple[Any, ...]], target_rows: Iterable[tuple[Any, ...]],
-                 tolerance: float) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """Rows only in source and only in target (multiset difference, numbers within ``tolerance``).
+_Row = tuple[Any, ...]
+# A row as spilled: (arrival number on its side, the driver's row). Only the driver's row is written (its
+# normalized form is computed again when read: cheaper than pickling both); the arrival number keeps the order
+# of the reported rows (first appearance, as the result gave them), whatever partition a row went through.
+_Spilled = tuple[int, _Row]
+# A row left over after a partition's comparison: (arrival number, normalized form, driver's row, copies)
+_Entry = tuple[int, _Row, _Row, int]
 
-    Rows are matched on their normalized form (:func:`comparable`) and returned as the driver gave them.
-    """
-    originals: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+SPILL_PARTITIONS = 128  # files per side a result is spread over on disk
+SPILL_CHUNK_ROWS = 100  # rows pickled together (fewer pickle calls; the buffered rows are what the spill holds)
+#: a partition pair larger than this on disk is spread over SPILL_PARTITIONS files again before it is loaded,
+#: so the rows held in memory stay bounded whatever the size of the results
+PARTITION_LOAD_BYTES = 8 * 1024 * 1024
+MAX_SPLIT_DEPTH = 4  # levels of SPILL_PARTITIONS-way splits (7 bits each of the 64-bit row hash)
+STREAM_BATCH_ROWS = 5000  # rows per fetch from the database
 
-    def counted(rows: Iterable[tuple[Any, ...]]) -> Counter[tuple[Any, ...]]:
-        counter: Counter[tuple[Any, ...]] = Counter()
-        for row in rows:
-            key = tuple(comparable(v) for v in row)
-            originals.setdefault(key, tuple(row))
-            counter[key] += 1
-        return counter
 
-    source, target = counted(source_rows), counted(target_rows)
-    only_source = list((source - target).elements())
-    only_target = list((target - source).elements())
-    if tolerance > 0 and only_source and only_target and len(only_source) <= TOLERANCE_MATCH_LIMIT:
-        remaining = list(only_target)
-        unmatched_source = []
-        for row in only_source:
-            index = next((i for i, other in enumerate(remaining) if _within(row, other, tolerance)), None)
-            if index is None:
-                unmatched_source.append(row)
+def _normalized(row: _Row) -> _Row:
+    return tuple(map(comparable, row))
+
+
+def _dump(chunk: list[_Spilled], file: Any) -> None:
+    try:
+        data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+    except TypeError:
+        # a memoryview (a driver's binary) cannot be pickled, its bytes can (and are what it reports); rare, so
+        # converted only when pickling fails rather than checked on every row
+        data = pickle.dumps([(seq, tuple(bytes(v) if isinstance(v, (memoryview, bytearray)) else v for v in row))
+                             for seq, row in chunk], protocol=pickle.HIGHEST_PROTOCOL)
+    file.write(data)
+
+
+class _Spill:
+    """One result on disk, spread over partition files by the hash of each row's normalized form: rows that
+    compare equal land in the same partition on both sides, so the partitions compare one pair at a time in
+    bounded memory. A partition pair split again (``depth`` 1, 2, ...) is spread by the next bits of the same
+    hash: its rows share the bits of every level above (a salted hash of the tuple would not spread them, its
+    bits follow the unsalted ones)."""
+
+    def __init__(self, directory: Path, name: str, depth: int = 0) -> None:
+        self.paths = [directory / f"{name}-{i}.pickle" for i in range(SPILL_PARTITIONS)]
+        self._shift = depth * (SPILL_PARTITIONS - 1).bit_length()
+        self.rows = 0
+        self.widths: set[int] = set()
+        self._buffers: list[list[_Spilled]] = [[] for _ in self.paths]
+        self._files = [open(p, "wb") for p in self.paths]
+
+    def add(self, spilled: _Spilled, key: _Row) -> None:
+        index = (hash(key) >> self._shift) % SPILL_PARTITIONS
+        buffer = self._buffers[index]
+        buffer.append(spilled)
+        if len(buffer) >= SPILL_CHUNK_ROWS:
+            _dump(buffer, self._files[index])
+            buffer.clear()
+
+    def add_row(self, row: _Row) -> None:
+        self.widths.add(len(row))
+        self.add((self.rows, row), _normalized(row))
+        self.rows += 1
+
+    def close(self) -> None:
+        try:
+            for buffer, file in zip(self._buffers, self._files):
+                if buffer:
+                    _dump(buffer, file)
+                    buffer.clear()
+        finally:
+            for file in self._files:
+                file.close()
+
+
+def _read(path: Path) -> Iterator[Any]:
+    with open(path, "rb") as file:
+        while True:
+            try:
+                chunk = pickle.load(file)
+            except EOFError:
+                return
+            yield from chunk
+
+
+def _partition_pairs(source: _Spill, target: _Spill, depth: int = 0) -> Iterator[tuple[Path, Path]]:
+    """The partition pairs of two spills, each small enough to load (larger pairs are split again, files
+    deleted once passed on)."""
+    for source_path, target_path in zip(source.paths, target.paths):
+        size = source_path.stat().st_size + target_path.stat().st_size
+        if size <= PARTITION_LOAD_BYTES or depth >= MAX_SPLIT_DEPTH:
+            yield source_path, target_path
+            continue
+        parts = []
+        for side, path in (("s", source_path), ("t", target_path)):
+            spill = _Spill(path.parent, f"{path.stem}-{side}", depth + 1)
+            for seq, row in _read(path):
+                spill.add((seq, row), _normalized(row))
+            spill.close()
+            path.unlink()
+            parts.append(spill)
+        largest = max(s.stat().st_size + t.stat().st_size for s, t in zip(parts[0].paths, parts[1].paths))
+        if largest * 10 >= size * 9:
+            # one set of equal rows (or hash-equal ones) fills the pair: splitting again would not help, and
+            # copies of one row cost one counter in memory
+            yield from zip(parts[0].paths, parts[1].paths)
+        else:
+            yield from _partition_pairs(parts[0], parts[1], depth + 1)
+
+
+def _differences(source_path: Path, target_path: Path) -> tuple[list[_Entry], list[_Entry]]:
+    """Entries only in source and only in target of one partition pair (copies beyond the other side's)."""
+    source: dict[_Row, list[Any]] = {}  # key -> [copies, first arrival, driver row]
+    for seq, row in _read(source_path):
+        key = _normalized(row)
+        seen = source.get(key)
+        if seen is None:
+            source[key] = [1, seq, row]
+        else:
+            seen[0] += 1
+            if seq < seen[1]:
+                seen[1], seen[2] = seq, row
+    target: dict[_Row, list[Any]] = {}
+    for seq, row in _read(target_path):
+        key = _normalized(row)
+        seen = target.get(key)
+        if seen is None:
+            target[key] = [1, seq, row]
+        else:
+            seen[0] += 1
+            if seq < seen[1]:
+                seen[1], seen[2] = seq, row
+    only_source: list[_Entry] = []
+    for key, (copies, seq, original) in source.items():
+        other = target.get(key)
+        extra = copies - (other[0] if other else 0)
+        if extra > 0:
+            only_source.append((seq, key, original, extra))
+    only_target: list[_Entry] = []
+    for key, (copies, seq, original) in target.items():
+        other = source.get(key)
+        extra = copies - (other[0] if other else 0)
+        if extra > 0:
+            # a row on both sides is reported as the source gave it (as when one table held both sides' rows)
+            only_target.append((seq, key, other[2] if other else original, extra))
+    return only_source, only_target
+
+
+def _shape(key: _Row) -> _Row:
+    """What rows paired within tolerance share: every value but the finite numbers, which become None."""
+    return tuple(None if isinstance(v, Decimal) and v.is_finite() else v for v in key)
+
+
+class _Earliest:
+    """The ``size`` rows of one side with the smallest arrival numbers, copies counted one by one."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._heap: list[tuple[int, int, _Row]] = []  # (-arrival, -copy, row): the latest on top (a min-heap)
+
+    def add(self, entry: _Entry) -> None:
+        seq, _, row, copies = entry
+        for copy in range(min(copies, self.size)):
+            item = (-seq, -copy, row)
+            if len(self._heap) < self.size:
+                heapq.heappush(self._heap, item)
+            elif item[:2] > self._heap[0][:2]:
+                heapq.heapreplace(self._heap, item)
             else:
-                remaining.pop(index)
-        only_source, only_target = unmatched_source, remaining
-    return [originals[k] for k in only_source], [originals[k] for k in only_target]
+                break
+
+    def entries(self) -> list[tuple[int, int, _Row]]:
+        """(arrival, copy, row), earliest first."""
+        return sorted(((-seq, -copy, row) for seq, copy, row in self._heap), key=lambda item: item[:2])
+
+    def rows(self) -> list[_Row]:
+        return [row for _, _, row in self.entries()]
+
+
+@dataclass
+class RowDifference:
+    """Rows only in source / only in target: how many, and the first ``SAMPLE_ROWS`` of each (driver values)."""
+
+    only_in_source: int
+    only_in_target: int
+    source_sample: list[_Row]
+    target_sample: list[_Row]
+
+
+def _grid_cell(key: _Row, tolerance: float) -> int | None:
+    """The cell of a row's first finite number on a grid of ``tolerance`` steps: numbers within tolerance of each
+    other lie at most one cell apart (two allowing for float rounding), so pairing looks at five cells. None
+    where no finite number is below 2**40 steps (such rows are compared with every row of their shape)."""
+    for v in key:
+        if isinstance(v, Decimal) and v.is_finite():
+            scaled = float(v) / tolerance
+            return math.floor(scaled) if abs(scaled) < 2.0 ** 40 else None
+    return None
+
+
+class _Grid:
+    """Rows by shape and grid cell: the rows that can lie within tolerance of a given row."""
+
+    def __init__(self, tolerance: float) -> None:
+        self.tolerance = tolerance
+        self.cells: dict[_Row, dict[int | None, list[Any]]] = {}
+
+    def add(self, key: _Row, item: Any) -> None:
+        self.cells.setdefault(_shape(key), {}).setdefault(_grid_cell(key, self.tolerance), []).append(item)
+
+    def near(self, key: _Row) -> list[list[Any]]:
+        cells = self.cells.get(_shape(key))
+        if not cells:
+            return []
+        cell = _grid_cell(key, self.tolerance)
+        if cell is None:
+            return list(cells.values())
+        return [cells[c] for c in (None, cell - 2, cell - 1, cell, cell + 1, cell + 2) if c in cells]
+
+
+def _pair_within_tolerance(sources: list[_Entry], targets: Iterable[_Entry], target_count: int,
+                           tolerance: float, sample_rows: int) -> RowDifference:
+    """Pair leftover rows within ``tolerance``: each source row (in arrival order) takes the first remaining
+    target row (in arrival order) within tolerance. The source leftovers are few (TOLERANCE_MATCH_LIMIT) and
+    held; the target leftovers stream past once, and only those within tolerance of some source row are kept
+    (ordered by arrival they are the only rows the pairing can take)."""
+    source_rows = [(seq, copy, key, original) for seq, key, original, copies in sorted(sources, key=lambda e: e[0])
+                   for copy in range(copies)]
+    source_grid = _Grid(tolerance)
+    for _, _, key, _ in source_rows:
+        source_grid.add(key, key)
+    candidates = _Grid(tolerance)  # target rows within tolerance of some source row: (arrival, copy, key)
+    earliest_targets = _Earliest(sample_rows + len(source_rows))  # the sample, whatever the pairing takes
+    for entry in targets:
+        earliest_targets.add(entry)
+        seq, key, _, copies = entry
+        if any(_within(key, other, tolerance) for cell in source_grid.near(key) for other in cell):
+            for copy in range(copies):
+                candidates.add(key, (seq, copy, key))
+    for cells in candidates.cells.values():
+        for rows in cells.values():
+            rows.sort(key=lambda c: (c[0], c[1]))
+    taken: set[tuple[int, int]] = set()
+    unmatched_sources: list[_Row] = []
+    for _, _, key, original in source_rows:
+        firsts = (next(((seq, copy) for seq, copy, other in rows
+                        if (seq, copy) not in taken and _within(key, other, tolerance)), None)
+                  for rows in candidates.near(key))
+        match = min((f for f in firsts if f is not None), default=None)
+        if match is None:
+            unmatched_sources.append(original)
+        else:
+            taken.add(match)
+    target_sample = [row for (seq, copy, row) in earliest_targets.entries() if (seq, copy) not in taken]
+    return RowDifference(len(unmatched_sources), target_count - len(taken), unmatched_sources[:sample_rows],
+                         target_sample[:sample_rows])
+
+
+def compare_spills(source: _Spill, target: _Spill, tolerance: float, scratch: Path,
+                   sample_rows: int = SAMPLE_ROWS) -> RowDifference:
+    """Rows only in source and only in target of two closed spills (multiset difference, numbers within
+    ``tolerance``): one partition pair in memory at a time, files deleted as they are compared.
+
+    Rows are matched on their normalized form (:func:`comparable`) and reported as the driver gave them. Rows
+    left over in several partitions may pair within tolerance (their numbers differ, so they may hash apart):
+    the source leftovers are held while they are few enough to pair (TOLERANCE_MATCH_LIMIT), the target
+    leftovers go to one more file and are read back once.
+    """
+    only_source = only_target = 0
+    source_sample, target_sample = _Earliest(sample_rows), _Earliest(sample_rows)
+    held_sources: list[_Entry] = []
+    pairing = tolerance > 0
+    leftovers_path = scratch / "target-leftovers.pickle"
+    with open(leftovers_path, "wb") as leftovers:
+        for source_path, target_path in _partition_pairs(source, target):
+            partition_source, partition_target = _differences(source_path, target_path)
+            source_path.unlink()
+            target_path.unlink()
+            for entry in partition_source:
+                only_source += entry[3]
+                source_sample.add(entry)
+            for entry in partition_target:
+                only_target += entry[3]
+                target_sample.add(entry)
+            if pairing and only_source > TOLERANCE_MATCH_LIMIT:
+                pairing, held_sources = False, []  # too many to pair (quadratic): reported as they are
+            if pairing:
+                held_sources.extend(partition_source)
+                for start in range(0, len(partition_target), SPILL_CHUNK_ROWS):
+                    pickle.dump(partition_target[start:start + SPILL_CHUNK_ROWS], leftovers,
+                                protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        if pairing and only_source and only_target:
+            return _pair_within_tolerance(held_sources, _read(leftovers_path), only_target, tolerance, sample_rows)
+        return RowDifference(only_source, only_target, source_sample.rows(), target_sample.rows())
+    finally:
+        leftovers_path.unlink()
+
+
+def spill_rows(rows: Iterable[_Row], directory: Path, name: str) -> _Spill:
+    """Normalize rows and spread them over a new spill's partition files (closed when this returns)."""
+    spill = _Spill(directory, name)
+    try:
+        for row in rows:
+            spill.add_row(row)
+    finally:
+        spill.close()
+    return spill
+
+
+def compare_rows(source_rows: Iterable[_Row], target_rows: Iterable[_Row],
+                 tolerance: float) -> tuple[list[_Row], list[_Row]]:
+    """Every row only in source and only in target (see :func:`compare_spills`), through a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="dmsval-custom-sql-") as scratch:
+        directory = Path(scratch)
+        source = spill_rows(source_rows, directory, "source")
+        target = spill_rows(target_rows, directory, "target")
+        difference = compare_spills(source, target, tolerance, directory, sample_rows=sys.maxsize)
+    return difference.source_sample, difference.target_sample
 
 
 def _jsonable(row: tuple[Any, ...]) -> list[Any]:
@@ -240,22 +541,68 @@ class CustomSql(Check):
         missing = sorted(required_tables(source_sql, target_sql) - migrated)
         if missing:
             raise SkipCase(f"{case.subject} requires {', '.join(missing)}, which this task does not migrate")
-        source_result, target_result = on_both_sides(lambda: ctx.source.query(source_sql),
-                                                     lambda: ctx.target.query(target_sql))
-        if len(source_result.columns) != len(target_result.columns):
-            return Outcome(False, f"source returns {len(source_result.columns)} columns, target "
-                                  f"{len(target_result.columns)}", {}, sql,
-                           {"source_columns": list(source_result.columns),
-                            "target_columns": list(target_result.columns)})
-        only_source, only_target = compare_rows(source_result.rows, target_result.rows,
-                                                ctx.settings.numeric_tolerance)
-        figures = {"source_rows": len(source_result.rows), "target_rows": len(target_result.rows),
-                   "only_in_source": len(only_source), "only_in_target": len(only_target),
-                   "numeric_tolerance": ctx.settings.numeric_tolerance}
-        details = {"columns": list(source_result.columns),
-                   "only_in_source": [_jsonable(r) for r in only_source[:SAMPLE_ROWS]],
-                   "only_in_target": [_jsonable(r) for r in only_target[:SAMPLE_ROWS]]}
-        if not only_source and not only_target:
-            return Outcome(True, f"{len(source_result.rows)} rows match", figures, sql)
-        return Outcome(False, f"results differ: {len(only_source)} rows only in source, {len(only_target)} only "
-                              f"in target", figures, sql, details)
+        names = on_both_sides(lambda: column_names(ctx.source, source_sql),
+                              lambda: column_names(ctx.target, target_sql))
+        if None not in names and len(names[0]) != len(names[1]):
+            return _width_mismatch(names[0], names[1], sql)
+
+        def compare() -> Outcome:
+            return _compare_results(ctx, source_sql, target_sql, names, sql)
+
+        # CDC mode: results of live tables differ by changes in flight; read again until they agree
+        settled = settle(compare(), compare, lambda outcome: outcome.passed, ctx.recheck,
+                         same=lambda a, b: (a.figures, a.details) == (b.figures, b.details))
+        if settled.state == "moving":
+            raise SkipCase(f"CDC: the results kept changing and never agreed in {settled.rounds} rechecks; changes in "
+                           "flight hide whether they differ -- row_diff compares the tables' rows with in-flight "
+                           "recheck")
+        outcome = settled.reading
+        return replace(outcome, message=outcome.message + settled.note()) if settled.rounds else outcome
+
+
+def _compare_results(ctx: CheckContext, source_sql: str, target_sql: str,
+                     names: tuple[tuple[str, ...] | None, tuple[str, ...] | None], sql: dict[str, str]) -> Outcome:
+    """Both results compared as multisets, streamed through scratch files."""
+    # the results stream to scratch files (see compare_spills): memory stays flat in the number of rows
+    with tempfile.TemporaryDirectory(prefix="dmsval-custom-sql-") as scratch:
+        directory = Path(scratch)
+        source, target = on_both_sides(
+            lambda: spill_rows(ctx.source.stream(source_sql, None, STREAM_BATCH_ROWS), directory, "source"),
+            lambda: spill_rows(ctx.target.stream(target_sql, None, STREAM_BATCH_ROWS), directory, "target"))
+        source_widths = source.widths | ({len(names[0])} if names[0] is not None else set())
+        target_widths = target.widths | ({len(names[1])} if names[1] is not None else set())
+        if len(source_widths | target_widths) > 1:
+            return _width_mismatch(names[0] or _positions(source_widths), names[1] or _positions(target_widths),
+                                   sql)
+        difference = compare_spills(source, target, ctx.settings.numeric_tolerance, directory)
+    figures = {"source_rows": source.rows, "target_rows": target.rows,
+               "only_in_source": difference.only_in_source, "only_in_target": difference.only_in_target,
+               "numeric_tolerance": ctx.settings.numeric_tolerance}
+    columns = names[0] or _positions(source.widths | target.widths)
+    details = {"columns": list(columns),
+               "only_in_source": [_jsonable(r) for r in difference.source_sample],
+               "only_in_target": [_jsonable(r) for r in difference.target_sample]}
+    if not difference.only_in_source and not difference.only_in_target:
+        return Outcome(True, f"{source.rows} rows match", figures, sql)
+    return Outcome(False, f"results differ: {difference.only_in_source} rows only in source, "
+                          f"{difference.only_in_target} only in target", figures, sql, details)
+
+
+def column_names(engine: Engine, sql: str) -> tuple[str, ...] | None:
+    """The column names of a query's result, read without running it (a filter that is never true); None when
+    the database refuses the wrapping (MySQL refuses a derived table with two columns of one name): the rows
+    still give the column count."""
+    try:
+        return engine.query(f"SELECT * FROM (\n{sql}\n) AS dmsval_columns WHERE 1 = 0").columns
+    except EngineError:
+        return None  # a query that really fails fails again, with its own error, when its rows are read
+
+
+def _positions(widths: set[int]) -> tuple[str, ...]:
+    return tuple(f"c{i + 1}" for i in range(max(widths, default=0)))
+
+
+def _width_mismatch(source_columns: tuple[str, ...], target_columns: tuple[str, ...],
+                    sql: dict[str, str]) -> Outcome:
+    return Outcome(False, f"source returns {len(source_columns)} columns, target {len(target_columns)}", {}, sql,
+                   {"source_columns": list(source_columns), "target_columns": list(target_columns)})

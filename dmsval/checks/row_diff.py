@@ -12,20 +12,29 @@ How (data moved is proportional to the differences, not to the table):
 3. For changed keys (a sample of them), the canonical column values are fetched to name the differing columns.
 
 Tables without a primary or NOT NULL unique key are compared as multisets of row images, with counts.
-Large tables with a single integer key are split into several cases by key range (``#3/8``).
+Large tables with a single integer key are split into several cases by key range (``#3/8``). Within a case, a
+large first scan runs as concurrent ranges of whole segments (key ranges; ranges of hash buckets for other keys)
+on ``--scan-parallelism`` sibling connections per side, source and target at once; the segments are the single
+scan's, so what is found does not depend on it. Finished ranges are reported to ``CheckContext.progress``.
 
 Values DMS cut to what the target keeps (``ValueKind.cut_bytes``: LobMaxSize in limited LOB mode, the target
 column's byte width) are compared as the source's prefix at that length, and counted in the first scan: the case
 passes with a note naming the column, the count and why (fails with ``--fail-on-truncation``). Where a target
 column holds values longer than LobMaxSize, DMS did not apply LobMaxSize to it: the column is compared again
 at the target column's capacity (a second pass, said in the note).
+
+With ``--since`` a keyed table with a watermark column compares in full only the rows changed in the window, and
+every key by key-set segments (``dmsval/checks/window.py``, ``_compare_since``).
 """
 
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from ..config import Settings
@@ -34,11 +43,28 @@ from ..engines import Engine
 from ..engines.catalog import ColumnInfo, TableInfo, ValueKind
 from ..errors import EngineError
 from ..mappings import TablePair
-from .base import Case, CheckContext, Outcome, TableCheck, TableStats, on_both_sides
+from .base import Case, CheckContext, Outcome, TableCheck, TableStats, in_parallel, on_both_sides
+from .recheck import Recheck, key_condition, keyed_round, run_rounds
+from .window import compare_window, since_moment, window_words, windowed_column
 
 SUBDIVIDE = 16  # a too-large differing range segment is split into this many
 RANGES_PER_QUERY = 200  # key ranges OR-ed into one fetch query
 KEYS_PER_QUERY = 500  # keys per value-fetch query
+# The first scan of a large case runs as concurrent ranges of its segments, on --scan-parallelism connections
+# per side (the engines' siblings). A range covers at least MIN_SEGMENTS_PER_RANGE segments (50,000 rows at the
+# default --segment-rows): below that, one more statement and connection cost more than the split saves, so
+# smaller cases keep one scan per side.
+MIN_SEGMENTS_PER_RANGE = 25
+# key ranges per connection: a connection whose range ends early takes the next one (keys are rarely spread
+# evenly), and progress moves in steps. Hash buckets get one range per connection: every range of buckets
+# reads the whole table (the bucket is computed from each row's key), only the row hashing is divided.
+RANGES_PER_CONNECTION = 4
+# --scan-parallelism auto: connections per side on one machine, shared by its xdist workers. Neither MySQL nor
+# Redshift tells a SELECT-only user its cores (MariaDB's @@thread_pool_size is absent on MySQL and RDS's
+# parameter groups set it freely), so the figure is fixed: MySQL runs each statement on one core, so 4 scans use
+# 4 source cores (an RDS db.*.xlarge); Redshift runs every statement on all its slices, and 4 leave a slot of
+# its default WLM queue (5 concurrent queries) to others.
+AUTO_SCAN_CONNECTIONS = 4
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,9 @@ class Side:
     row_hash: str  # MD5 of the row image
     part_filter: str  # "" or "<key> >= low AND <key> < high" for split cases
     extras: tuple[str, ...] = ()  # aggregates added to the first scan (source: cut counts; target: longest values)
+    #: the per-segment checksum aggregate; "" = the exact sum of the row hashes (--since's key-set check of an
+    #: integer key sums the keys instead: no MD5 per row)
+    checksum: str = ""
 
     def where(self, *conditions: str) -> str:
         parts = [c for c in (self.part_filter, *conditions) if c]
@@ -74,6 +103,15 @@ class Side:
 
     def stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
         return self.engine.stream(sql, ())
+
+
+def scan_connections(settings: Settings) -> int:
+    """Connections per side for the first scan of a large case: --scan-parallelism, or for auto
+    AUTO_SCAN_CONNECTIONS shared by this machine's xdist workers (each scans its own tables at the same time)."""
+    if settings.scan_parallelism != "auto":
+        return int(settings.scan_parallelism)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    return max(1, AUTO_SCAN_CONNECTIONS // max(1, workers))
 
 
 def lob_max_kb(task_settings: dict[str, Any]) -> int | None:
@@ -141,8 +179,10 @@ class TableDiff:
         self.extra_columns = [c.name for c in target_info.columns
                               if c.name.lower() not in mapped and c.name.lower() not in added]
         self.key_names = source_info.key
+        self.source_columns = source_info.columns  # every source column (the watermark of --since among them)
         self.estimate = max(source_info.row_estimate, 1)
         self.params = dict(case.params)
+        self.case_id = case.case_id
         self._build()
 
     def _build(self) -> None:
@@ -190,15 +230,17 @@ class TableDiff:
         if is_source and self.pair.filters:  # the task migrates only the rows its source filters select
             conditions.append(self.pair.source_filter_sql(engine.quote, engine.literal))
         part = " AND ".join(conditions)
+        image = engine.row_image(list(canonical), [c.kind for c in self.columns])
         return Side(engine, engine.table_ref(schema, table), tuple(canon(c) for c in self.key),
-                    tuple(ref(c) for c in self.key), canonical, engine.md5(engine.row_image(list(canonical))), part,
+                    tuple(ref(c) for c in self.key), canonical, engine.md5(image), part,
                     extras)
 
     def _segments_sql(self, side: Side, bucket: str, *conditions: str, first: bool = False) -> str:
         """Count and checksum per segment; the first scan of the table also computes the side's extras."""
         e = side.engine
         extras = "".join(f", {x} AS x{i}" for i, x in enumerate(side.extras)) if first else ""
-        return (f"SELECT {bucket} AS segment, COUNT(*) AS row_count, {e.sum_ints(e.hash_int(side.row_hash))} "
+        checksum = side.checksum or e.sum_ints(e.hash_int(side.row_hash))
+        return (f"SELECT {bucket} AS segment, COUNT(*) AS row_count, {checksum} "
                 f"AS checksum{extras} FROM {side.table}{side.where(*conditions)} GROUP BY 1")
 
     def _read_first_scan(self, source_rows: list[tuple[Any, ...]], target_rows: list[tuple[Any, ...]]) -> None:
@@ -225,17 +267,106 @@ class TableDiff:
     def _segment_map(rows: Iterable[tuple[Any, ...]]) -> dict[int, tuple[int, int]]:
         return {int(row[0]): (int(row[1]), int(row[2] or 0)) for row in rows}
 
-    def _first_segments(self, buckets: list[str]) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
-        source_rows, target_rows = self._both(*(self._segments_sql(side, bucket, first=True)
-                                               for side, bucket in zip(self.sides, buckets)))
+    def _first_segments(self, buckets: list[str], split_count: int = 0
+                        ) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+        """The first scan by hash bucket; with ``split_count`` (the bucket count) a large case is scanned as
+        concurrent ranges of buckets."""
+        connections, ranges = self._scan_ranges(split_count, 1) if split_count else (1, [(0, 1)])
+        ranged = tuple([self._segments_sql(side, bucket, f"{bucket} >= {a}", f"{bucket} < {z}", first=True)
+                        for a, z in ranges] for side, bucket in zip(self.sides, buckets))
+        serial = tuple(self._segments_sql(side, bucket, first=True) for side, bucket in zip(self.sides, buckets))
+        source_rows, target_rows = self._first_scan(serial, ranged, connections)
         self._read_first_scan(source_rows, target_rows)
         return self._segment_map(source_rows), self._segment_map(target_rows)
+
+    def _first_range_segments(self, low: int, high: int, width: int
+                              ) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
+        """The first scan by key range segment (``(key - low) DIV width``); a large case is scanned as
+        concurrent key ranges, each a run of whole segments: the same segments as one scan gives."""
+        count = (high - low) // width + 1
+        connections, ranges = self._scan_ranges(count, RANGES_PER_CONNECTION)
+        serial, ranged = [], []
+        for side in self.sides:
+            key = side.key_raw[0]
+            bucket = side.engine.int_div(f"{key} - {low}", width)
+            serial.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}", first=True))
+            # segments a..z-1; the last range ends at high like the single scan (its last segment may be short)
+            ranged.append([self._segments_sql(side, bucket, f"{key} >= {low + a * width}",
+                                              f"{key} <= {high}" if z == count else f"{key} < {low + z * width}",
+                                              first=True) for a, z in ranges])
+        source_rows, target_rows = self._first_scan((serial[0], serial[1]), (ranged[0], ranged[1]), connections)
+        self._read_first_scan(source_rows, target_rows)
+        return self._segment_map(source_rows), self._segment_map(target_rows)
+
+    def _scan_ranges(self, segments: int, per_connection: int) -> tuple[int, list[tuple[int, int]]]:
+        """(connections per side, ranges [a, z) of segment numbers) for the first scan of ``segments``."""
+        most = segments // MIN_SEGMENTS_PER_RANGE
+        connections = min(scan_connections(self.settings), most)
+        if connections <= 1:
+            return 1, [(0, segments)]
+        n = min(connections * per_connection, most)
+        return connections, [(segments * i // n, segments * (i + 1) // n) for i in range(n)]
+
+    def _first_scan(self, serial: tuple[str, str], ranged: tuple[list[str], list[str]], connections: int
+                    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The rows of the first scan of both sides: one statement per side on the engines themselves, or the
+        ranges on ``connections`` siblings per side, both sides at once (the target is never waited for after
+        the source). The rows are the single scan's: every segment lies in exactly one range."""
+        rows_total = self._case_rows()
+        if connections == 1:
+            self._report(0, 1, "scans", 0, rows_total)
+            source_rows, target_rows = self._both(*serial)
+            self._report(1, 1, "scans", sum(int(r[1]) for r in source_rows), rows_total)
+            return source_rows, target_rows
+        n = len(ranged[0])
+        for name, side, sql in (("source", self.sides[0], ranged[0][0]), ("target", self.sides[1], ranged[1][0])):
+            self.sql.setdefault(name, f"{side.engine.shown(sql)}\n-- the first of {n} ranges scanned on "
+                                      f"{connections} connections per side")
+        results: list[list[list[tuple[Any, ...]]]] = [[[] for _ in range(n)] for _ in self.sides]
+        pending = [list(range(n - 1, -1, -1)) for _ in self.sides]  # popped from the end: range 0 first
+        done, rows_done = [0, 0], [0, 0]
+        lock, stop = threading.Lock(), threading.Event()
+        self._report(0, n, "ranges", 0, rows_total)
+
+        def lane(index: int, engine: Engine) -> None:
+            while not stop.is_set():
+                with lock:
+                    if not pending[index]:
+                        return
+                    i = pending[index].pop()
+                rows = engine.query(ranged[index][i], ()).rows
+                with lock:
+                    results[index][i] = rows
+                    done[index] += 1
+                    rows_done[index] += sum(int(row[1]) for row in rows)
+                    slower = 0 if done[0] <= done[1] else 1  # the case ends when its slower side does
+                    self._report(done[slower], n, "ranges", rows_done[slower], rows_total)
+
+        in_parallel([lambda i=i, e=e: lane(i, e) for i, side in enumerate(self.sides)
+                     for e in side.engine.siblings(connections)], stop)
+        return ([row for part in results[0] for row in part], [row for part in results[1] for row in part])
+
+    def _case_rows(self) -> int:
+        """Rows this case compares per side, from the catalog's estimate (a split case: its share)."""
+        parts = int(self.params["parts"]) if "parts" in self.params else 1
+        return max(1, self.estimate // parts)
+
+    def _report(self, done: int, total: int, unit: str, rows: int, rows_total: int) -> None:
+        if self.ctx.progress is not None:
+            self.ctx.progress.report(self.case_id, done, total, unit, rows=rows, rows_total=rows_total)
 
     # -- algorithm ----------------------------------------------------------------------------------------
     def run(self) -> Outcome:
         if not self.columns:
             return Outcome(False, f"no column of {self.pair.source_name} exists on the target",
                            {"missing_columns": len(self.missing_columns)})
+        try:
+            return self._run()
+        finally:
+            if self.ctx.progress is not None:
+                self.ctx.progress.finish(self.case_id)
+
+    def _run(self) -> Outcome:
         try:
             outcome = self._compare()
         except _LobCutNotApplied as e:
@@ -248,13 +379,55 @@ class TableDiff:
         return self._with_cuts(outcome)
 
     def _compare(self) -> Outcome:
+        since = since_moment(self.settings)
+        if since is not None:
+            return self._compare_since(since)
         if not self.key:
             return self._multiset()
+        return self._compare_full()
+
+    # -- --since: rows changed in the window in full, every key by key-set segments (dmsval/checks/window.py) --
+    def _compare_since(self, since: datetime) -> Outcome:
+        window: dict[str, Any] = {"since": self.settings.since, "column": None}
+        column, why_full = windowed_column(self)
+        if column is None:  # compared in full, said so
+            outcome = self._multiset() if not self.key else self._compare_full()
+            window["note"] = why_full
+            return replace(outcome, message=f"{outcome.message}; --since {self.settings.since}: {why_full}",
+                           details={**outcome.details, "window": window})
+        window["column"] = column.source.name
+        source_rows, target_rows, keyed, window_rows = compare_window(self, since, column)
+        recheck = self._recheck_keyed(keyed) if self.ctx.recheck is not None and keyed.listed() else None
+        return self._keyed_outcome(source_rows, target_rows, keyed, recheck, window={**window, "rows": window_rows})
+
+    def _compare_full(self) -> Outcome:
+        """A keyed table compared in full: every column of every row."""
         if self.int_key:
             source_rows, target_rows, keyed = self._by_key_range()
         else:
             source_rows, target_rows, keyed = self._by_key_hash()
-        return self._keyed_outcome(source_rows, target_rows, keyed)
+        recheck = self._recheck_keyed(keyed) if self.ctx.recheck is not None and keyed.listed() else None
+        return self._keyed_outcome(source_rows, target_rows, keyed, recheck)
+
+    def _recheck_keyed(self, keyed: "KeyedDiff") -> Recheck:
+        """CDC mode: the differing keys read again until they converge (in flight) or the rounds are spent."""
+        policy = self.ctx.recheck
+        assert policy is not None
+        read_round = keyed_round(self.sides, self.int_key, self.settings.diff_sample, self._values_by_key)
+        result = run_rounds(keyed.listed(), policy, read_round, self.settings.diff_sample)
+        keyed.drop(set(result.converged))
+        return result
+
+    def _values_by_key(self, side: Side, keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], tuple[Any, ...]]:
+        """Canonical column values of the rows with these canonical keys."""
+        n = len(side.key_canonical)
+        found: dict[tuple[str, ...], tuple[Any, ...]] = {}
+        for i in range(0, len(keys), KEYS_PER_QUERY):
+            condition = key_condition(side, keys[i:i + KEYS_PER_QUERY], self.int_key)
+            sql = f"SELECT {', '.join(side.key_canonical)}, {', '.join(side.canonical)} FROM {side.table}{side.where(condition)}"
+            for row in side.run(sql):
+                found[tuple(row[:n])] = tuple(row[n:])
+        return found
 
     def _with_cuts(self, outcome: Outcome) -> Outcome:
         """The outcome with the values DMS cut named (never a silent pass): per column the count, where and why;
@@ -304,7 +477,7 @@ class TableDiff:
             return 0, 0, keyed
         low, high = min(values), max(values)
         width = max(1, math.ceil((high - low + 1) / self._segment_count()))
-        source_segments, target_segments = self._range_segments(low, high, width, first=True)
+        source_segments, target_segments = self._first_range_segments(low, high, width)
         source_rows = sum(n for n, _ in source_segments.values())
         target_rows = sum(n for n, _ in target_segments.values())
         pending = [(low, high, width, source_segments, target_segments)]
@@ -342,8 +515,10 @@ class TableDiff:
 
     def _sample_keys(self, side: Side, condition: str) -> list[tuple[str, ...]]:
         """Up to --diff-sample canonical keys of the rows matching ``condition`` (never the whole set)."""
+        # CDC mode: every key up to --cdc-recheck-keys, since only listed keys can be read again
+        limit = self.ctx.recheck.max_keys if self.ctx.recheck is not None else self.settings.diff_sample
         sql = (f"SELECT {', '.join(side.key_canonical)} FROM {side.table}{side.where(condition)} "
-               f"LIMIT {int(self.settings.diff_sample)}")
+               f"LIMIT {int(limit)}")
         rows = side.run(sql)
         self.fetched_rows += len(rows)
         return [tuple(row) for row in rows]
@@ -367,13 +542,13 @@ class TableDiff:
 
     def _hash_bucket(self, side: Side, count: int) -> str:
         e = side.engine
-        image = e.row_image(list(side.key_canonical)) if self.key else side.row_hash
+        image = e.row_image(list(side.key_canonical), [c.kind for c in self.key]) if self.key else side.row_hash
         return f"MOD({e.hash_int(e.md5(image) if self.key else image)}, {count})"
 
     def _by_key_hash(self) -> tuple[int, int, "KeyedDiff"]:
         count = self._segment_count()
         buckets = [self._hash_bucket(side, count) for side in self.sides]
-        source_segments, target_segments = self._first_segments(buckets)
+        source_segments, target_segments = self._first_segments(buckets, split_count=count)
         differing = sorted(b for b in set(source_segments) | set(target_segments)
                            if source_segments.get(b) != target_segments.get(b))
         self.segments = len(set(source_segments) | set(target_segments))
@@ -396,22 +571,23 @@ class TableDiff:
 
     def _fetch_hashes(self, conditions: list[str]) -> tuple[dict[tuple[str, ...], "Fetched"], ...]:
         """(canonical key) -> (row hash, raw key, rows with that key) for the rows matching each side's condition."""
-        def fetch(side: Side, condition: str) -> dict[tuple[str, ...], Fetched]:
-            n = len(side.key_canonical)
-            sql = (f"SELECT {', '.join(side.key_canonical)}, {side.row_hash}, {', '.join(side.key_raw)} "
-                   f"FROM {side.table}{side.where(condition)}")
-            rows: dict[tuple[str, ...], Fetched] = {}
-            for row in side.stream(sql):
-                key = tuple(row[:n])
-                seen = rows.get(key)
-                # Redshift does not enforce primary keys: a key loaded twice must be counted, not overwritten
-                rows[key] = Fetched(row[n], tuple(row[n + 1:]), 1) if seen is None else seen._replace(count=seen.count + 1)
-            return rows
-
-        source, target = on_both_sides(lambda: fetch(self.sides[0], conditions[0]),
-                                       lambda: fetch(self.sides[1], conditions[1]))
+        source, target = on_both_sides(lambda: self._fetch_side(self.sides[0], conditions[0]),
+                                       lambda: self._fetch_side(self.sides[1], conditions[1]))
         self.fetched_rows += len(source) + len(target)
         return source, target
+
+    @staticmethod
+    def _fetch_side(side: Side, condition: str) -> dict[tuple[str, ...], "Fetched"]:
+        n = len(side.key_canonical)
+        sql = (f"SELECT {', '.join(side.key_canonical)}, {side.row_hash}, {', '.join(side.key_raw)} "
+               f"FROM {side.table}{side.where(condition)}")
+        rows: dict[tuple[str, ...], Fetched] = {}
+        for row in side.stream(sql):
+            key = tuple(row[:n])
+            seen = rows.get(key)
+            # Redshift does not enforce primary keys: a key loaded twice must be counted, not overwritten
+            rows[key] = Fetched(row[n], tuple(row[n + 1:]), 1) if seen is None else seen._replace(count=seen.count + 1)
+        return rows
 
     def _fetch_values(self, side: Side, raw_keys: list[tuple[Any, ...]]) -> dict[tuple[str, ...], tuple[Any, ...]]:
         """Canonical column values of the rows with these (raw) keys, by canonical key."""
@@ -430,7 +606,10 @@ class TableDiff:
                 found[tuple(row[:n])] = tuple(row[n:])
         return found
 
-    def _keyed_outcome(self, source_rows: int, target_rows: int, keyed: "KeyedDiff") -> Outcome:
+    def _keyed_outcome(self, source_rows: int, target_rows: int, keyed: "KeyedDiff",
+                       recheck: Recheck | None = None, window: dict[str, Any] | None = None) -> Outcome:
+        """The outcome of a keyed table; ``window`` (--since: since, column, rows compared in full) adds figure
+        ``window_rows``, details ``window`` and says in the message what was compared in full."""
         sample = self.settings.diff_sample
         changed_sample = keyed.changed[:sample]
         changes: list[dict[str, Any]] = []
@@ -441,6 +620,9 @@ class TableDiff:
                 lambda: self._fetch_values(self.sides[1], [keyed.target_raw[k] for k in changed_sample]))
             for key in changed_sample:
                 s_row, t_row = src_values.get(key), tgt_values.get(key)
+                if (s_row is None or t_row is None) and recheck is not None:
+                    changes.append({"key": list(key), "columns": {}})  # CDC: deleted since; the history shows it
+                    continue
                 if s_row is None or t_row is None:
                     raise EngineError(f"a changed row of {self.pair.source_name} changed again while being compared")
                 differing = {c.source.name: [sv, tv] for c, sv, tv in zip(self.columns, s_row, t_row) if sv != tv}
@@ -468,14 +650,23 @@ class TableDiff:
         differences = keyed.missing_count + keyed.extra_count + len(keyed.changed) + len(keyed.duplicated)
         note = f" ({len(self.missing_columns)} source columns missing on the target: " \
                f"{', '.join(self.missing_columns)})" if self.missing_columns else ""
-        if differences == 0 and (source_rows != target_rows or self.differing_segments):
+        if recheck is not None:
+            note += self._recheck_note(recheck, keyed, figures, details)
+        identical = f"{source_rows} rows identical in {len(self.columns)} columns"
+        if window is not None:
+            figures["window_rows"] = window["rows"]
+            details["window"] = {"since": window["since"], "column": window["column"]}
+            scope = window_words(window["since"], window["column"], window["rows"])
+            identical = f"{scope} of {source_rows} rows: no difference in {len(self.columns)} columns"
+            if differences:
+                note = f"; {scope}{note}"
+        if differences == 0 and recheck is None and (source_rows != target_rows or self.differing_segments):
             # never a silent pass: checksums that differ must be explained by rows (e.g. NULL keys on the target)
             return Outcome(False, f"checksums differ in {self.differing_segments} segments ({source_rows} source rows, "
                                   f"{target_rows} target rows) but no differing key was isolated{note}", figures,
                            self.sql, details)
         if differences == 0:
-            return Outcome(True, f"{source_rows} rows identical in {len(self.columns)} columns{note}", figures,
-                           self.sql, details)
+            return Outcome(True, f"{identical}{note}", figures, self.sql, details)
         changed_cols = ", ".join(f"{c} ({n})" for c, n in column_counts.most_common(5))
         duplicated = f", {len(keyed.duplicated)} keys duplicated" if keyed.duplicated else ""
         message = (f"{keyed.missing_count} missing, {keyed.extra_count} extra, {len(keyed.changed)} changed rows"
@@ -483,6 +674,29 @@ class TableDiff:
                    + (f"; changed columns: {changed_cols}" if changed_cols else "") + note
                    + "".join(f"; {d.column}: {d.summary} (likely cause: {d.likely_cause})" for d in diagnoses))
         return Outcome(False, message, figures, self.sql, details)
+
+    def _recheck_note(self, recheck: Recheck, keyed: "KeyedDiff", figures: dict[str, Any],
+                      details: dict[str, Any]) -> str:
+        """Figures, details and the message's words for a CDC recheck (in-flight rows are shown, not failed)."""
+        policy = self.ctx.recheck
+        assert policy is not None
+        figures.update(in_flight=len(recheck.converged), recheck_rounds=recheck.rounds)
+        details["in_flight_keys"] = [list(k) for k in recheck.converged[:self.settings.diff_sample]]
+        details["recheck"] = {**policy.describe(), "rounds": recheck.rounds, "waited_s": round(recheck.waited_s, 1),
+                              "columns": [c.source.name for c in self.columns],
+                              "history": [{"key": list(k), "rounds": rounds} for k, rounds in recheck.history.items()]}
+        words = ""
+        if recheck.converged:
+            words += (f"; {len(recheck.converged)} rows in flight (differed, then converged on recheck within "
+                      f"{recheck.waited_s:.0f} s)")
+        if recheck.persisting:
+            words += f"; {len(recheck.persisting)} still differ after {recheck.rounds} rechecks"
+        unlisted = keyed.unlisted()
+        if unlisted:
+            figures["not_rechecked"] = unlisted
+            words += (f"; {unlisted} differing rows not rechecked (more than --cdc-recheck-keys "
+                      f"{policy.max_keys} isolated)")
+        return words
 
     @staticmethod
     def _diagnoses(changes: list[dict[str, Any]], column_counts: Counter[str], *, complete: bool,
@@ -501,6 +715,7 @@ class TableDiff:
     def _multiset(self) -> Outcome:
         count = self._segment_count()
         buckets = [self._hash_bucket(side, count) for side in self.sides]
+        # one scan per side: the bucket is the hash of the row image, so a range of buckets would hash every row
         source_segments, target_segments = self._first_segments(buckets)
         differing = sorted(b for b in set(source_segments) | set(target_segments)
                            if source_segments.get(b) != target_segments.get(b))
@@ -515,6 +730,12 @@ class TableDiff:
             target_counts.update({h: int(n) for h, n in t_rows})
         differing_images = sorted(h for h in set(source_counts) | set(target_counts)
                                   if source_counts[h] != target_counts[h])
+        recheck = None
+        if self.ctx.recheck is not None and differing_images:
+            recheck = self._recheck_images(differing_images, buckets, differing)
+            for h in recheck.source_counts:  # the counts read last replace the first pass's
+                source_counts[h], target_counts[h] = recheck.source_counts[h], recheck.target_counts[h]
+            differing_images = [h for h in differing_images if h in set(recheck.result.persisting)]
         rows: list[dict[str, Any]] = []
         sample = differing_images[:self.settings.diff_sample]
         if sample:
@@ -531,11 +752,40 @@ class TableDiff:
         details = {"key": [], "multiset": True, "columns": [c.source.name for c in self.columns],
                    "row_images": rows, "missing_columns": self.missing_columns, "extra_columns": self.extra_columns,
                    "removed_by_mapping": self.removed_columns, "added_by_mapping": self.added_columns}
+        note = ""
+        if recheck is not None:
+            result = recheck.result
+            figures.update(in_flight=len(result.converged), recheck_rounds=result.rounds)
+            details["recheck"] = {**self.ctx.recheck.describe(), "rounds": result.rounds,  # type: ignore[union-attr]
+                                  "waited_s": round(result.waited_s, 1), "in_flight_row_images": len(result.converged)}
+            if result.converged:
+                note = (f"; {len(result.converged)} row images in flight (differed, then converged on recheck within "
+                        f"{result.waited_s:.0f} s)")
         if not differing_images:
-            return Outcome(True, f"{figures['source_rows']} rows identical as a multiset (table has no key)",
+            return Outcome(True, f"{figures['source_rows']} rows identical as a multiset (table has no key){note}",
                            figures, self.sql, details)
         return Outcome(False, f"table without key: {only_source} rows only in source, {only_target} only in target "
-                              f"({len(differing_images)} distinct row images)", figures, self.sql, details)
+                              f"({len(differing_images)} distinct row images){note}", figures, self.sql, details)
+
+    def _recheck_images(self, hashes: list[str], buckets: list[str], differing: list[int]) -> "_ImageRecheck":
+        """CDC mode, table without key: the counts of the differing row images read again until they agree."""
+        policy = self.ctx.recheck
+        assert policy is not None
+        in_list = ", ".join(str(b) for b in differing)
+        sqls = [f"SELECT {side.row_hash}, COUNT(*) FROM {side.table}{side.where(f'{b} IN ({in_list})')} GROUP BY 1"
+                for side, b in zip(self.sides, buckets)]
+        latest: _ImageRecheck = _ImageRecheck(Recheck(), Counter(), Counter())
+
+        def read_round(pending: list[Any]) -> dict[Any, tuple[Any, Any, Any]]:
+            s_rows, t_rows = on_both_sides(lambda: self.sides[0].run(sqls[0]), lambda: self.sides[1].run(sqls[1]))
+            source = {h: int(n) for h, n in s_rows}
+            target = {h: int(n) for h, n in t_rows}
+            for h in pending:  # the counts the report shows are the last ones read
+                latest.source_counts[h], latest.target_counts[h] = source.get(h, 0), target.get(h, 0)
+            return {h: (source.get(h, 0) == target.get(h, 0), source.get(h, 0), target.get(h, 0)) for h in pending}
+
+        latest.result = run_rounds(list(hashes), policy, read_round, self.settings.diff_sample)
+        return latest
 
     def _images(self, hashes: list[str], buckets: list[str], differing: list[int]) -> dict[str, dict[str, Any]]:
         """Canonical values of one row per wanted row hash (either side)."""
@@ -548,6 +798,13 @@ class TableDiff:
                 if row[0] in wanted and row[0] not in images:
                     images[row[0]] = {c.source.name: v for c, v in zip(self.columns, row[1:])}
         return images
+
+
+@dataclass
+class _ImageRecheck:
+    result: Recheck
+    source_counts: Counter[str]  # the last counts read of each rechecked row image
+    target_counts: Counter[str]
 
 
 class _LobCutNotApplied(Exception):
@@ -609,6 +866,24 @@ class KeyedDiff:
         bucket = self.missing if kind == "missing" else self.extra
         bucket.extend(keys)
         bucket.sort(key=_natural)
+
+    def listed(self) -> list[tuple[str, ...]]:
+        """Every differing key known by name (each once)."""
+        return list(dict.fromkeys([*self.missing, *self.extra, *self.changed, *(d[0] for d in self.duplicated)]))
+
+    def unlisted(self) -> int:
+        """Differing rows counted from one-sided checksums whose keys were not isolated."""
+        return max(0, self.missing_count - len(self.missing)) + max(0, self.extra_count - len(self.extra))
+
+    def drop(self, converged: set[tuple[str, ...]]) -> None:
+        """Forget keys that converged on recheck (in flight, not differences)."""
+        missing = [k for k in self.missing if k not in converged]
+        extra = [k for k in self.extra if k not in converged]
+        self.missing_count -= len(self.missing) - len(missing)
+        self.extra_count -= len(self.extra) - len(extra)
+        self.missing, self.extra = missing, extra
+        self.changed = [k for k in self.changed if k not in converged]
+        self.duplicated = [d for d in self.duplicated if d[0] not in converged]
 
 
 def _natural(key: tuple[str, ...]) -> tuple[Any, ...]:

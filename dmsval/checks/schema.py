@@ -144,7 +144,7 @@ class Schema(TableCheck):
         risks = [r for r in rows if r["verdict"] == "risk"]
         figures = {"source_columns": len(source.columns), "target_columns": len(target.columns),
                    "problems": len(problems), "risks": len(risks)}
-        details = {"columns": rows}
+        details = {"schema_columns": rows}
         if problems:
             return Outcome(False, "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
                                                              if len(problems) > 5 else ""), figures, {}, details)

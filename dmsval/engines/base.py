@@ -70,6 +70,7 @@ class Engine(abc.ABC):
         self._table_info: dict[tuple[str, str], TableInfo] = {}
         self._schemas_read: set[str] = set()
         self._lock = threading.Lock()  # one DB-API connection is not safe for concurrent use
+        self._siblings: list[Engine] = []  # connections of parallel scans, see siblings()
 
     # -- connection ---------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -139,7 +140,24 @@ class Engine(abc.ABC):
                     from _without_frames(e)
             self._conn = conn
 
+    def sibling(self) -> "Engine":
+        """A new engine of this class on the same database with the same credentials, query timeout and role,
+        not connected until it is used: a connection runs one statement at a time, so a scan split into
+        concurrent ranges needs one engine per range in flight."""
+        return type(self)(self.credentials, query_timeout_s=self.query_timeout_s, role=self.role)
+
+    def siblings(self, count: int) -> list["Engine"]:
+        """``count`` siblings, opened once per engine and reused by later calls (every case of a worker), so a
+        run does not log in again per table; ``close`` closes them and ``cancel_running`` stops their statements.
+        Called from the thread that runs the case (not concurrently)."""
+        while len(self._siblings) < count:
+            self._siblings.append(self.sibling())
+        return self._siblings[:count]
+
     def close(self) -> None:
+        # siblings run only while this engine waits for them (a parallel scan), never beside its own statement
+        for sibling in self._siblings:
+            sibling.close()
         self._backend_id = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
@@ -180,7 +198,10 @@ class Engine(abc.ABC):
 
     def cancel_running(self) -> None:
         """Stop, from outside, a statement another thread is running on this engine (an interrupted run must not
-        leave its queries running on the server, nor wait for them to end). Best effort: nothing to report to."""
+        leave its queries running on the server, nor wait for them to end). Best effort: nothing to report to.
+        The statements of its siblings (parallel scans) are stopped too."""
+        for sibling in self._siblings:
+            sibling.cancel_running()
         backend_id = self._backend_id
         if backend_id is None or not self._lock.locked():
             return
@@ -261,8 +282,10 @@ class Engine(abc.ABC):
         """SQL expression: the canonical text of one column (see ValueKind); LOB kinds give an MD5 hex."""
 
     @abc.abstractmethod
-    def row_image(self, canonical_sqls: list[str]) -> str:
-        """SQL expression: an unambiguous, never-NULL text of several canonical values (length-prefixed)."""
+    def row_image(self, canonical_sqls: list[str], kinds: list[ValueKind]) -> str:
+        """SQL expression: a never-NULL text of several canonical values (``kinds``: theirs, in order) that is
+        injective — equal images mean equal values, NULL included — and identical on both engines for equal
+        values, each canonical expression evaluated once where it is costly (see ``mysql.image_piece``)."""
 
     def shown(self, sql: str) -> str:
         """SQL as a person would paste it into this database's client (for reports)."""
@@ -278,6 +301,12 @@ class Engine(abc.ABC):
         return f"LENGTH({text_sql})"
 
     def md5(self, text_sql: str) -> str:
+        """SQL expression: the MD5 hex of a text (the row image's hash).
+
+        MD5 stays (bench/hash_cost.py): it is the one hash all three engines compute alike (plain PostgreSQL has
+        no CRC32), and it reads the image once for 128 bits, where 60 bits of CRC32 need two CRC32s of the image
+        (CRC is affine: a CRC of the same image behind a constant adds no bits), so MySQL evaluates the image
+        twice: about 1.5x the MD5 scan. MD5 and its conversion to an integer cost about a quarter of the scan."""
         return f"MD5({text_sql})"
 
     @abc.abstractmethod

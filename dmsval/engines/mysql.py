@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pymysql
 import pymysql.converters
@@ -207,7 +207,10 @@ class MySQLEngine(Engine):
     # -- canonical values ---------------------------------------------------------------------------------
     def canonical(self, column_sql: str, kind: ValueKind, column: ColumnInfo) -> str:
         x = column_sql
-        zero = f"{x} IS NULL OR YEAR({x}) = 0 OR MONTH({x}) = 0 OR DAY({x}) = 0"  # zero dates: NULL in Redshift
+        # Zero dates (DMS writes NULL): '0000-00-00', a year 0 and partial zero dates ('2020-00-15'). TO_DAYS is
+        # NULL for a NULL or any date with a zero month or day and at most 365 in year 0 ('0001-01-01' is 366):
+        # one function call where YEAR/MONTH/DAY made three.
+        valid = f"TO_DAYS({x}) > 365"
         if kind.name in ("int", "decimal"):
             if kind.number_text:
                 # YEAR 0000 reads as '0000' but DMS writes the integer 0 (INT2): '+ 0' renders it as a number
@@ -217,11 +220,9 @@ class MySQLEngine(Engine):
             return float_canonical(f"CAST({x} AS DOUBLE)", kind.digits, log10="LOG10", power="POW",
                                    to_text=lambda e: f"CAST({e} AS SIGNED)", concat=_concat)
         if kind.name == "date":
-            return f"CASE WHEN {zero} THEN NULL ELSE DATE_FORMAT({x}, '%%Y-%%m-%%d') END"
+            return f"CASE WHEN {valid} THEN {_temporal_text(x, column, 0, date_only=True)} END"
         if kind.name == "datetime":
-            width = 19 + (kind.precision + 1 if kind.precision else 0)
-            return (f"CASE WHEN {zero} THEN NULL ELSE LEFT(DATE_FORMAT({x}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), "
-                    f"{width}) END")
+            return f"CASE WHEN {valid} THEN {_temporal_text(x, column, kind.precision)} END"
         if kind.name == "bit":
             if kind.precision == 1:
                 return f"CAST({x} + 0 AS CHAR)"
@@ -250,10 +251,11 @@ class MySQLEngine(Engine):
         # UTF-8 bytes, whatever the column's character set (what DMS writes to the target)
         return f"LENGTH({_text(column_sql, replace(kind, cut_bytes=0), column)})"
 
-    def row_image(self, canonical_sqls: list[str]) -> str:
+    def row_image(self, canonical_sqls: list[str], kinds: list[ValueKind]) -> str:
         # every canonical value is utf8mb4 text (see _utf8mb4), so MD5 hashes the same UTF-8 bytes as the
-        # target and CONCAT never mixes collations
-        pieces = [f"IFNULL(CONCAT(CHAR_LENGTH({c}), ':', {c}), '~')" for c in canonical_sqls]
+        # target and CONCAT never mixes collations; the pieces and why the image is injective: image_piece
+        pieces = [image_piece(c, kind, length=self.char_length, concat=_concat)
+                  for c, kind in zip(canonical_sqls, kinds)]
         return f"CONCAT_WS('|', {', '.join(pieces)})"
 
     def hash_int(self, md5_sql: str) -> str:
@@ -337,14 +339,64 @@ def _concat(*parts: str) -> str:
 
 def float_canonical(x: str, digits: int, *, log10: str, power: str, to_text: Any, concat: Any) -> str:
     """``digits`` significant digits as '<mantissa>e<exponent>' (same IEEE arithmetic on both engines;
-    FLOOR(v + 0.5) rather than ROUND because engines round halves differently).
+    FLOOR(v + 0.5) rather than ROUND because engines round halves differently). NULL gives NULL: every step of
+    the ELSE branch passes a NULL through, no test needed.
 
-    The scaling by 10^(digits - 1 - exponent) is done in two halves: one power would overflow for subnormal
-    DOUBLEs (about 1e-320 needs 10^325) and underflow for the largest ones, which PostgreSQL reports as errors.
+    The scaling by 10^s, s = digits - 1 - exponent, is done in two halves, 10^FLOOR(s/2) * 10^CEIL(s/2): one
+    power would overflow for subnormal DOUBLEs (about 1e-320 needs 10^325), which PostgreSQL reports as an
+    error. CEIL(s/2) is exactly s - FLOOR(s/2) for the integral s (the form this replaced), so the texts are
+    unchanged bit for bit, with the exponent (a logarithm) computed three times instead of four.
     """
     exponent = f"FLOOR({log10}(ABS({x})))"
     scale = f"({digits - 1} - {exponent})"
-    half = f"FLOOR({scale} / 2)"
-    mantissa = f"FLOOR({x} * {power}(10, {half}) * {power}(10, {scale} - {half}) + 0.5)"
-    return (f"CASE WHEN {x} IS NULL THEN NULL WHEN {x} = 0 THEN '0' ELSE "
+    mantissa = f"FLOOR({x} * {power}(10, FLOOR({scale} / 2)) * {power}(10, CEIL({scale} / 2)) + 0.5)"
+    return (f"CASE WHEN {x} = 0 THEN '0' ELSE "
             f"{concat(to_text(mantissa), chr(39) + 'e' + chr(39), to_text(exponent))} END")
+
+
+#: Kinds whose canonical text is free text on some engine (a column's own text; on the target also BIT digits,
+#: held as text): it may hold the row image's separator '|', so their image piece says where it ends.
+FREE_TEXT_KINDS = ("text", "char", "bit")
+NULL_PIECE = "'~'"
+QUOTE_MARK = "'\"'"  # starts an escaped piece
+LENGTH_END = "':'"  # ends a length prefix
+
+
+def image_piece(canonical_sql: str, kind: ValueKind, *, length: Callable[[str], str], concat: Any) -> str:
+    """One column's piece of the row image: pieces are joined by '|', and the image is injective — equal images
+    mean equal canonical values, column by column, NULL included — whatever the engine:
+
+    * NULL is the piece '~' whatever the kind.
+    * Fixed-grammar kinds (int, decimal, float '<m>e<e>' or '0', date, datetime, MD5 hex of the LOB kinds) are
+      their canonical text as it is, evaluated once: it is never empty, never '~' and never holds a '|'.
+    * Free-text kinds (FREE_TEXT_KINDS) without a cut: '<length in characters>:<text>' (a column reference or an
+      RTRIM of one, cheap to read twice). It starts with a digit, so it is never '~'.
+    * Free-text kinds with a cut (the source's cut is a CASE expression, too costly to evaluate twice): '"'
+      and the text with every '|' doubled, evaluated once. It starts with '"', so it is never '~'.
+
+    Reading an image left to right with the (shared) list of kinds gives back every value: a fixed piece ends
+    at the next '|' (or the end); '~' is NULL; a length-prefixed piece is its digits up to ':' and then exactly
+    that many characters; an escaped piece runs to the first single '|': inside it '|' come in pairs, and no
+    piece starts with '|' (none is empty), so after an escaped piece's last '||' pair the next '|' is the
+    separator. Both sides render a column with the same kind, so they use the same piece form.
+    """
+    if kind.name not in FREE_TEXT_KINDS:
+        return f"COALESCE({canonical_sql}, {NULL_PIECE})"
+    if kind.cut_bytes:
+        escaped = f"REPLACE({canonical_sql}, '|', '||')"
+        return f"COALESCE({concat(QUOTE_MARK, escaped)}, {NULL_PIECE})"
+    return f"COALESCE({concat(length(canonical_sql), LENGTH_END, canonical_sql)}, {NULL_PIECE})"
+
+
+def _temporal_text(x: str, column: ColumnInfo, precision: int, *, date_only: bool = False) -> str:
+    """A (non-zero) date's text 'YYYY-MM-DD', or a date and time 'YYYY-MM-DD HH:MM:SS' with ``precision``
+    fractional digits. CAST .. AS CHAR gives exactly that for a DATE, and for a DATETIME / TIMESTAMP with as
+    many fractional digits as compared (more are cut), at a fraction of DATE_FORMAT's cost (a format string
+    read per value); DATE_FORMAT stays for anything else."""
+    if date_only:
+        return f"CAST({x} AS CHAR)" if column.data_type == "date" else f"DATE_FORMAT({x}, '%%Y-%%m-%%d')"
+    width = 19 + (precision + 1 if precision else 0)
+    held = column.datetime_precision or 0
+    if column.data_type in ("datetime", "timestamp") and held >= precision:
+        return f"CAST({x} AS CHAR)" if held == precision else f"LEFT(CAST({x} AS CHAR), {width})"
+    return f"LEFT(DATE_FORMAT({x}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), {width})"

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import math
 import threading
+import time
 from decimal import Decimal
 from typing import Any, Iterator, Sequence
 
@@ -13,7 +14,7 @@ import psycopg
 
 from .base import Engine, Failure, QueryResult, timed_out
 from .catalog import ColumnInfo, TableInfo, ValueKind
-from .mysql import float_canonical
+from .mysql import float_canonical, image_piece
 
 _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "pg_internal", "pg_automv")
 
@@ -54,6 +55,48 @@ class PostgresFamilyEngine(Engine):
     def _client_deadline(self, conn: Any) -> Iterator[None]:
         """Bound the client's wait for one statement (drivers without a socket timeout); none by default."""
         yield
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        # A cursor declared inside the READ ONLY transaction hands the rows over FETCH by FETCH, so a large result
+        # never sits whole in the client (PostgreSQL and Redshift both have DECLARE / FETCH FORWARD; plain SQL
+        # serves both drivers). Each statement keeps the server's statement_timeout and the client deadline of
+        # _run. The lock is held until the consumer is done; a consumer stopping early (or a failure) closes the
+        # session, which ends the transaction and its cursor, and the next query reconnects.
+        with self._lock:
+            self.connect()
+            finished = False
+            started = time.monotonic()
+            try:
+                cur = self._conn.cursor()
+                try:
+                    cur.execute("BEGIN READ ONLY")
+                    started = time.monotonic()
+                    with self._client_deadline(self._conn):
+                        # plain DECLARE ... CURSOR FOR: Redshift knows no NO SCROLL / WITH HOLD options
+                        self._execute(cur, f"DECLARE dmsval_stream CURSOR FOR\n{sql}\n", params)
+                    while True:
+                        started = time.monotonic()  # each FETCH is one statement, timed on its own
+                        with self._client_deadline(self._conn):
+                            self._execute(cur, f"FETCH FORWARD {self._fetch_rows(batch)} FROM dmsval_stream", None)
+                            rows = cur.fetchall()
+                        if not rows:
+                            break
+                        for row in rows:
+                            yield tuple(row)
+                    cur.execute("ROLLBACK")
+                    finished = True
+                finally:
+                    if finished:
+                        cur.close()
+            except self.driver_errors as e:
+                raise self._failure(e, sql, time.monotonic() - started) from e
+            finally:
+                if not finished:
+                    self.close()  # closing the connection ends the transaction and the cursor on the server
+
+    def _fetch_rows(self, batch: int) -> int:
+        """Rows asked for by one FETCH of :meth:`stream`."""
+        return max(1, int(batch))
 
     def _timeout_ms(self) -> int:
         return max(1, math.ceil(self.query_timeout_s * 1000))  # the settings take whole milliseconds
@@ -152,7 +195,7 @@ class PostgresFamilyEngine(Engine):
         if kind.name == "float":
             return float_canonical(f"CAST({x} AS DOUBLE PRECISION)", kind.digits, log10="LOG", power="POWER",
                                    to_text=lambda e: f"CAST(CAST({e} AS BIGINT) AS VARCHAR)",
-                                   concat=lambda *parts: "(" + " || ".join(parts) + ")")
+                                   concat=_concat)
         if kind.name == "date":
             return f"TO_CHAR({x}, 'YYYY-MM-DD')"
         if kind.name == "datetime":
@@ -178,8 +221,10 @@ class PostgresFamilyEngine(Engine):
             return f"(2 * OCTET_LENGTH({column_sql}))"  # binary measured as the hex text it is compared as
         return super().octet_length(column_sql, kind, column)
 
-    def row_image(self, canonical_sqls: list[str]) -> str:
-        pieces = [f"COALESCE(CAST(LENGTH({c}) AS VARCHAR) || ':' || {c}, '~')" for c in canonical_sqls]
+    def row_image(self, canonical_sqls: list[str], kinds: list[ValueKind]) -> str:
+        # the same pieces as MySQL's, so equal values give equal images (why it is injective: image_piece)
+        pieces = [image_piece(c, kind, length=lambda text: f"CAST(LENGTH({text}) AS VARCHAR)", concat=_concat)
+                  for c, kind in zip(canonical_sqls, kinds)]
         return "(" + " || '|' || ".join(pieces) + ")"
 
     def hash_int(self, md5_sql: str) -> str:
@@ -199,6 +244,10 @@ class PostgresFamilyEngine(Engine):
 
     def int_div(self, numerator_sql: str, denominator: int) -> str:
         return f"FLOOR(({numerator_sql}) / {int(denominator)}.0)"
+
+
+def _concat(*parts: str) -> str:
+    return "(" + " || ".join(parts) + ")"
 
 
 def _opt_int(value: Any) -> int | None:

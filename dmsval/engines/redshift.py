@@ -66,6 +66,11 @@ class RedshiftEngine(PostgresFamilyEngine):
         text = str(error.args[0]) if error.args else ""
         return isinstance(error, redshift_connector.InterfaceError) and any(t in text for t in _CLOSED_SOCKET_TEXTS)
 
+    def _fetch_rows(self, batch: int) -> int:
+        # FETCH FORWARD takes at most 1000 rows on a single-node cluster (Redshift's FETCH reference); the leader
+        # node holds the cursor's whole result anyway, so smaller fetches cost round trips only
+        return max(1, min(int(batch), 1000))
+
     def fold_identifier(self, identifier: str) -> str:
         # Redshift stores identifiers in lowercase (enable_case_sensitive_identifier is off by default),
         # and DMS creates target tables unquoted.

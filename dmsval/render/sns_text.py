@@ -67,6 +67,8 @@ def body(results: dict[str, Any], report_location: str | None = None, report_lin
         lines += [f"- not run: {case_id}" for case_id in missing[:MAX_MISSING_LISTED]]
         if len(missing) > MAX_MISSING_LISTED:
             lines.append(f"... and {len(missing) - MAX_MISSING_LISTED} more")
+    if run.get("history"):  # the comparison with the previous run of the task (absent in version-1 documents)
+        lines.append(f"History:   {run['history'].get('summary')}")
     if run.get("gate"):
         lines.append(f"CDC gate:  {run['gate']['reason']}")
     bad = [case for case in results["cases"] if case["status"] in ("failed", "error")]
