@@ -295,28 +295,24 @@ def _partition_pairs(source: _Spill, target: _Spill, depth: int = 0) -> Iterator
             yield from _partition_pairs(parts[0], parts[1], depth + 1)
 
 
+def _copies(path: Path) -> dict[_Row, list[Any]]:
+    """normalized row -> [copies, first arrival, driver row of the first arrival] of one side's partition."""
+    found: dict[_Row, list[Any]] = {}
+    for seq, row in _read(path):
+        key = _normalized(row)
+        seen = found.get(key)
+        if seen is None:
+            found[key] = [1, seq, row]
+        else:
+            seen[0] += 1
+            if seq < seen[1]:
+                seen[1], seen[2] = seq, row
+    return found
+
+
 def _differences(source_path: Path, target_path: Path) -> tuple[list[_Entry], list[_Entry]]:
     """Entries only in source and only in target of one partition pair (copies beyond the other side's)."""
-    source: dict[_Row, list[Any]] = {}  # key -> [copies, first arrival, driver row]
-    for seq, row in _read(source_path):
-        key = _normalized(row)
-        seen = source.get(key)
-        if seen is None:
-            source[key] = [1, seq, row]
-        else:
-            seen[0] += 1
-            if seq < seen[1]:
-                seen[1], seen[2] = seq, row
-    target: dict[_Row, list[Any]] = {}
-    for seq, row in _read(target_path):
-        key = _normalized(row)
-        seen = target.get(key)
-        if seen is None:
-            target[key] = [1, seq, row]
-        else:
-            seen[0] += 1
-            if seq < seen[1]:
-                seen[1], seen[2] = seq, row
+    source, target = _copies(source_path), _copies(target_path)
     only_source: list[_Entry] = []
     for key, (copies, seq, original) in source.items():
         other = target.get(key)

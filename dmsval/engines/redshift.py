@@ -48,6 +48,7 @@ class RedshiftEngine(PostgresFamilyEngine):
             # time, and the client deadline (pg_cancel_backend from a second session) is the backstop
             cur.execute(f"SET statement_timeout TO {self._timeout_ms()}")
             cur.execute("SET timezone TO 'UTC'")
+            cur.execute("SET datestyle TO 'ISO, MDY'")  # ISO text of dates and timestamps (canonical forms)
             cur.close()
         except self.driver_errors:
             conn.close()
