@@ -174,7 +174,10 @@ def test_each_split_case_scans_its_part_in_parallel(stack: Stack) -> None:
             parallel = stack.run(case, settings, recorder)
             assert _found(parallel) == _found(stack.run(case, _settings(1, split_rows=ROWS // 2)))
             assert parallel.figures["source_rows"] == ROWS // 2
-            assert max(total for _, _, total, unit, _ in recorder.reports if unit == "ranges") == 10
+            # several ranges per connection (how many follows the catalog's row estimate, which InnoDB
+            # only approximates), every one of them done
+            ranges = [(done, total) for _, done, total, unit, _ in recorder.reports if unit == "ranges"]
+            assert ranges and max(d for d, _ in ranges) == max(t for _, t in ranges) > 3, ranges
             found.append(_found(parallel))
     finally:
         copy_schema(MYSQL, pg_dsn(stack.pg), stack.db, "big", tables=["big"], lob_max_size_kb=32)
