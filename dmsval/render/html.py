@@ -111,7 +111,7 @@ def latency_chart(gate: dict[str, Any] | None, width: int = 360, height: int = 9
     legend = ", ".join(f'<span style="color:{c}">{escape(m)}</span> '
                        f'{"no data" if last.get(m) is None else format(float(last[m]), "g") + " s"}'
                        for m, c in _SERIES_COLOURS.items())
-    return (f'<p>CDC latency the gate read ({len(series)} readings from {escape(str(series[0].get("at")))} to '
+    return (f'<p>CDC latency the gate read ({len(series)} reading{"" if len(series) == 1 else "s"} from {escape(str(series[0].get("at")))} to '
             f'{escape(str(last.get("at")))}, waited {escape(str(gate.get("waited_s", 0)))} s; dashed: threshold '  # type: ignore[union-attr]
             f'{threshold:g} s; last: {legend}):</p>'
             f'<svg class="dmsval-latency" width="{width}" height="{height}" role="img" '
