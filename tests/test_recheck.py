@@ -237,3 +237,29 @@ def test_a_table_that_keeps_changing_is_skipped_with_the_readings(stack: Stack, 
     p = RecheckPolicy(settle_s=1.0, budget_s=60, max_rounds=3, max_keys=100, clock=lambda: 0.0, sleep=sleep)
     with pytest.raises(SkipCase, match="kept changing"):
         run_check(stack, check, "items", p)
+
+
+def test_segments_that_agree_by_the_drill_down_are_in_flight_in_cdc_mode(stack: Stack, monkeypatch) -> None:
+    """DMS applies the pending changes between the first scan and the read of the differing segments: no key
+    differs any more. In CDC mode that is changes in flight (said); otherwise checksums that differ without a
+    differing key never pass."""
+    from dmsval.checks.row_diff import TableDiff
+
+    fetch = TableDiff._fetch_hashes
+
+    def dms_applies_first(self: TableDiff, conditions: list[str]) -> Any:
+        stack.target_sql(*CATCH_UP)  # idempotent: applied before each drill-down read
+        return fetch(self, conditions)
+
+    monkeypatch.setattr(TableDiff, "_fetch_hashes", dms_applies_first)
+    stack.reset()
+    stack.target_sql(*IN_FLIGHT)
+    p, slept = policy({}, stack)
+    outcome = stack.run("items", p)
+    assert outcome.passed, outcome.message
+    assert outcome.figures["in_flight_segments"] >= 1 and slept == []
+    assert "agreed when read again (changes in flight)" in outcome.message
+    stack.reset()
+    stack.target_sql(*IN_FLIGHT)
+    strict = stack.run("items", None)
+    assert not strict.passed and "no differing key was isolated" in strict.message

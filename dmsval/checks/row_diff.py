@@ -660,7 +660,13 @@ class TableDiff:
             identical = f"{scope} of {source_rows} rows: no difference in {len(self.columns)} columns"
             if differences:
                 note = f"; {scope}{note}"
-        if differences == 0 and recheck is None and (source_rows != target_rows or self.differing_segments):
+        if differences == 0 and recheck is None and self.ctx.recheck is not None and self.differing_segments:
+            # CDC: segments that differed in the first scan agreed when read again in the drill-down -- the rows
+            # in flight were applied meanwhile (a drift keeps its segment differing and is isolated)
+            figures["in_flight_segments"] = self.differing_segments
+            note += (f"; {self.differing_segments} segments differed in the first scan and agreed when read again "
+                     "(changes in flight)")
+        elif differences == 0 and recheck is None and (source_rows != target_rows or self.differing_segments):
             # never a silent pass: checksums that differ must be explained by rows (e.g. NULL keys on the target)
             return Outcome(False, f"checksums differ in {self.differing_segments} segments ({source_rows} source rows, "
                                   f"{target_rows} target rows) but no differing key was isolated{note}", figures,
