@@ -73,6 +73,22 @@ def sakila(databases: None) -> MySQLParams:
     return params
 
 
+def create_mysql_database(name: str) -> str:
+    """An empty utf8mb4 MariaDB database (dropped first): the source schema of a test's tables."""
+    import pymysql
+
+    params = MySQLParams()
+    conn = pymysql.connect(host=params.host, port=params.port, user=params.user, password=params.password,
+                           autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    finally:
+        conn.close()
+    return name
+
+
 def create_pg_database(name: str) -> str:
     """A PostgreSQL database standing in for Redshift (with the test-only Redshift functions)."""
     prepare_redshift_standin(name)
@@ -179,4 +195,5 @@ def start_suite(tmp_path: Path, moto_server: services.MotoServer) -> Iterator[Ca
             suite.process.communicate(timeout=30)
 
 
-__all__ = ["REPO", "REGION", "StartedSuite", "SuiteRun", "suite_command", "create_pg_database", "pg_dsn", "stopped_event"]
+__all__ = ["REPO", "REGION", "StartedSuite", "SuiteRun", "suite_command", "create_mysql_database", "create_pg_database",
+           "pg_dsn", "stopped_event"]

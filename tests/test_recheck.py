@@ -25,7 +25,7 @@ from dmsval.mappings import TablePair
 from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 
-from .conftest import create_pg_database, pg_dsn
+from .conftest import create_mysql_database, create_pg_database, pg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -76,12 +76,7 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Iterator[Stack]:
     s = Stack(worker_id_suffix, redshift_shim.port)
-    conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                           autocommit=True)
-    with conn.cursor() as cur:
-        cur.execute(f"DROP DATABASE IF EXISTS {s.db}")
-        cur.execute(f"CREATE DATABASE {s.db} CHARACTER SET utf8mb4")
-    conn.close()
+    create_mysql_database(s.db)
     create_pg_database(s.pg)
     try:
         yield s
