@@ -27,6 +27,7 @@ from devstack.redshift_shim import (
     rewrite_startup_message,
 )
 from devstack.services import ensure_postgres, free_port
+from tests.conftest import create_pg_database
 
 pytestmark = pytest.mark.integration
 
@@ -253,3 +254,20 @@ def test_parameter_status_rewrite_only_touches_server_version() -> None:
     assert rewrite_parameter_status(b"server_version\x0016beta1\x00") == b"server_version\x0016\x00"
     assert rewrite_parameter_status(b"server_version\x0015.20\x00") is None
     assert rewrite_parameter_status(b"TimeZone\x00Etc/UTC\x00") is None
+
+
+# ---------------------------------------------------------------------------- the stand-in's Redshift built-ins
+
+
+def test_standin_strtol_parses_hex_and_is_inlined(worker_id_suffix: str) -> None:
+    """STRTOL emulates a Redshift built-in: it must give Redshift's values (NULL for NULL) and be planned inline,
+    not called per row through the SQL executor (which tripled the cost of every checksum on the stand-in and
+    made benchmarks of the Redshift route measure the emulation)."""
+    name = create_pg_database(f"dmsval_strtol_{worker_id_suffix}")
+    with psycopg.connect(host="127.0.0.1", port=PG_PORT, user="postgres", dbname=name) as conn:
+        row = conn.execute("SELECT STRTOL('fffffffffffffff', 16), STRTOL('0a', 16), STRTOL(NULL, 16), "
+                           "STRTOL(SUBSTRING(MD5('abc'), 1, 15), 16)").fetchone()
+        assert row == (2 ** 60 - 1, 10, None, int("900150983cd24fb0d6963f7d28e17f72"[:15], 16))
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN VERBOSE SELECT STRTOL(SUBSTRING(MD5(relname::text), 1, 15), 16) FROM pg_class").fetchall())
+    assert "strtol" not in plan.lower(), plan
