@@ -24,6 +24,11 @@ def prepare_redshift_standin(database: str, host: str = "127.0.0.1", port: int =
         # groups as `key` has values and sorts instead, doubling the cost of row_diff's segment checksums;
         # Redshift has no such knob and needs none.
         conn.execute(f'ALTER DATABASE "{database}" SET enable_sort TO off')
+        # No parallel workers per statement, as dmsval's own PostgreSQL sessions (see PostgresEngine._open):
+        # Redshift runs a statement on its slices, never on the cores of the machine the source runs on. Here
+        # source and stand-in share one machine, and PostgreSQL's workers would take the source's cores: every
+        # query of the stand-in (dmsval's and the benchmarks' floors alike) runs on one core.
+        conn.execute(f'ALTER DATABASE "{database}" SET max_parallel_workers_per_gather TO 0')
     dsn = pg_dsn(database, host, port)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(FUNCTIONS_SQL.read_text(encoding="utf-8"))

@@ -93,6 +93,11 @@ class Side:
     #: the per-segment checksum aggregate; "" = the exact sum of the row hashes (--since's key-set check of an
     #: integer key sums the keys instead: no MD5 per row)
     checksum: str = ""
+    key_columns: tuple[ColumnInfo, ...] = ()  # this side's catalog entries of the key columns
+
+    def segment_of_key(self, low: int, width: int) -> str:
+        """The segment of a row: (key - low) DIV width (keys below ``low`` are never asked)."""
+        return self.engine.int_div(f"{self.key_raw[0]} - {low}", width, self.key_columns[0])
 
     def where(self, *conditions: str) -> str:
         parts = [c for c in (self.part_filter, *conditions) if c]
@@ -233,7 +238,7 @@ class TableDiff:
         image = engine.row_image(list(canonical), [c.kind for c in self.columns])
         return Side(engine, engine.table_ref(schema, table), tuple(canon(c) for c in self.key),
                     tuple(ref(c) for c in self.key), canonical, engine.md5(image), part,
-                    extras)
+                    extras, key_columns=tuple(c.source if is_source else c.target for c in self.key))
 
     def _segments_sql(self, side: Side, bucket: str, *conditions: str, first: bool = False) -> str:
         """Count and checksum per segment; the first scan of the table also computes the side's extras."""
@@ -288,7 +293,7 @@ class TableDiff:
         serial, ranged = [], []
         for side in self.sides:
             key = side.key_raw[0]
-            bucket = side.engine.int_div(f"{key} - {low}", width)
+            bucket = side.segment_of_key(low, width)
             serial.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}", first=True))
             # segments a..z-1; the last range ends at high like the single scan (its last segment may be short)
             ranged.append([self._segments_sql(side, bucket, f"{key} >= {low + a * width}",
@@ -528,7 +533,7 @@ class TableDiff:
         sqls = []
         for side in self.sides:
             key = side.key_raw[0]
-            bucket = side.engine.int_div(f"{key} - {low}", width)
+            bucket = side.segment_of_key(low, width)
             sqls.append(self._segments_sql(side, bucket, f"{key} >= {low}", f"{key} <= {high}", first=first))
         source_rows, target_rows = self._both(*sqls)
         if first:

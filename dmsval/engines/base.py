@@ -327,8 +327,10 @@ class Engine(abc.ABC):
         """A value as an SQL literal of this engine; SQL holding literals runs with a parameter tuple ``()``."""
 
     @abc.abstractmethod
-    def int_div(self, numerator_sql: str, denominator: int) -> str:
-        """SQL expression: floor division of a non-negative integer expression by a positive integer."""
+    def int_div(self, numerator_sql: str, denominator: int, column: ColumnInfo | None = None) -> str:
+        """SQL expression: floor division of a non-negative integer expression by a positive integer;
+        ``column`` is the catalog entry of the integer the expression is computed from, when there is one (its
+        type may allow a cheaper form)."""
 
 
 def _close_quietly(conn: Any, errors: tuple[type[BaseException], ...]) -> None:

@@ -270,7 +270,7 @@ class MySQLEngine(Engine):
         # '%' doubled because row-level SQL always runs with a (possibly empty) parameter tuple
         return str(pymysql.converters.escape_item(value, "utf8mb4")).replace("%", "%%")
 
-    def int_div(self, numerator_sql: str, denominator: int) -> str:
+    def int_div(self, numerator_sql: str, denominator: int, column: ColumnInfo | None = None) -> str:
         return f"(({numerator_sql}) DIV {int(denominator)})"
 
     def stream(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> Any:
