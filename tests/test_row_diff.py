@@ -820,3 +820,44 @@ def test_subnormal_and_largest_doubles(stack: Stack) -> None:
     _pg_exec(stack.pg, "UPDATE tiny.tiny SET d = 2e-310 WHERE id = 2", "UPDATE tiny.tiny SET d = -1e308 WHERE id = 3")
     outcome = stack.diff(stack.pair("tiny", "tiny"))
     assert [(c["key"], list(c["columns"])) for c in outcome.details["changed"]] == [(["2"], ["d"]), (["3"], ["d"])]
+
+
+# ------------------------------------------------------------------------- segment arithmetic per key type
+
+def test_unsigned_bigint_key_held_as_numeric_segments_alike(stack: Stack) -> None:
+    """An unsigned BIGINT key arrives as NUMERIC(20,0): its segments are computed with NUMERIC division, integer
+    keys with integer division; both must put a key in the same segment as the source's DIV, or every segment
+    would differ. Keys above 2^63 included; a planted change and a missing row are found, nothing else."""
+    _mysql_exec(stack.db, "DROP TABLE IF EXISTS ubig", "CREATE TABLE ubig (id BIGINT UNSIGNED PRIMARY KEY, v INT)",
+                "INSERT INTO ubig SELECT 18446744073709000000 + seq * 37, seq FROM seq_1_to_5000")
+    stack.copy("ubig", "ubig")
+    stack.reopen()
+    key_type = stack.target.query("SELECT data_type FROM information_schema.columns WHERE table_schema = 'ubig' "
+                                  "AND table_name = 'ubig' AND column_name = 'id'", ()).rows[0][0]
+    assert key_type == "numeric"
+    settings = Settings(segment_rows=100)
+    clean = stack.diff(stack.pair("ubig", "ubig"), settings)
+    assert clean.passed and clean.figures["differing_segments"] == 0 and clean.figures["segments"] > 10
+    _pg_exec(stack.pg, "UPDATE ubig.ubig SET v = -1 WHERE id = 18446744073709000000 + 37 * 4000",
+             "DELETE FROM ubig.ubig WHERE id = 18446744073709000000 + 37 * 17")
+    outcome = stack.diff(stack.pair("ubig", "ubig"), settings)
+    assert [c["key"] for c in outcome.details["changed"]] == [[str(18446744073709000000 + 37 * 4000)]]
+    assert outcome.details["missing_keys"] == [[str(18446744073709000000 + 37 * 17)]]
+    assert outcome.figures["differing_segments"] == 2
+
+
+def test_integer_key_segments_by_integer_division(stack: Stack) -> None:
+    """The integer key's segment on the target is an integer division (no NUMERIC per row) and agrees with the
+    source's DIV: a clean copy has no differing segment, a planted change exactly one."""
+    _mysql_exec(stack.db, "DROP TABLE IF EXISTS ikey", "CREATE TABLE ikey (id BIGINT PRIMARY KEY, v INT)",
+                "INSERT INTO ikey SELECT CAST(seq AS SIGNED) * 3 - 7000, seq FROM seq_1_to_5000")
+    stack.copy("ikey", "ikey")
+    stack.reopen()
+    settings = Settings(segment_rows=100)
+    clean = stack.diff(stack.pair("ikey", "ikey"), settings)
+    assert clean.passed and clean.figures["differing_segments"] == 0
+    assert re.search(r'\(\("id" - -6997\) / \d+\) AS segment', clean.sql["target"]), clean.sql["target"]
+    _pg_exec(stack.pg, "UPDATE ikey.ikey SET v = -1 WHERE id = 2993")
+    outcome = stack.diff(stack.pair("ikey", "ikey"), settings)
+    assert [c["key"] for c in outcome.details["changed"]] == [["2993"]]
+    assert outcome.figures["differing_segments"] == 1
