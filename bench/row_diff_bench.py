@@ -24,6 +24,12 @@ separate processes and alternately, times:
 * ``row_diff`` with ``scan_parallelism=1`` and, when dmsval's Settings has a ``scan_parallelism`` field, with
   the parallel setting (``--parallel``, default ``auto``); before that field exists only the plain run is made.
 
+* ``alone`` -- each side on its own, as if source and target had a machine each (here they share 2 cores,
+  so when both sides scan at once, the machine is full and k connections per side can only share it): the
+  raw floor's query of one side while the other side is idle, and row_diff's first scan (the whole-table part:
+  every segment's count and checksum) of one side while the other is idle, with one connection and with the
+  parallel setting. The rest of row_diff (reading the differing segments' rows) is in the wall times above.
+
 Cases: ``costly`` (default): BIGINT key, INT, VARCHAR, DECIMAL(12,2), DOUBLE, VARCHAR holding 4-byte UTF-8
 (emoji), DATETIME, TIMESTAMP NULL, TINYINT(1) -- the types whose canonical forms cost the most.
 ``classic``: the earlier benchmark's table (INT UNSIGNED key, TEXT, ENUM, DATE, ...).
@@ -49,6 +55,7 @@ cached in ``.local/`` by BUILD_VERSION. Run it outside the test suite:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import random
@@ -56,9 +63,10 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -371,6 +379,16 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
             started = time.perf_counter()
             result["sides"] = on_both_sides(lambda: _timed(lambda: source.query(raw_floor_sql(case, n, "source"), ())),
                                             lambda: _timed(lambda: target.query(raw_floor_sql(case, n, "target"), ())))
+        elif kind == "alone":
+            started = time.perf_counter()
+            result["raw"] = [_timed(lambda: source.query(raw_floor_sql(case, n, "source"), ())),
+                             _timed(lambda: target.query(raw_floor_sql(case, n, "target"), ()))]
+            result["scan"] = {}
+            for label, value in (("1", "1"), ("par", job.get("parallel") or "1")):
+                timings: list[float] = []
+                with one_side_at_a_time(timings):
+                    diff_tables(source, target, pair, bench_settings(value))
+                result["scan"][label] = timings
         elif kind == "crc32":
             started = time.perf_counter()
             source.query(crc32_sql(case, n), ())
@@ -386,6 +404,46 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
             shim.stop()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"kind": kind, "seconds": elapsed, "peak_rss_mb": round(peak_kb / 1024, 1), **result}
+
+
+@contextlib.contextmanager
+def one_side_at_a_time(timings: list[float]) -> Iterator[None]:
+    """row_diff's first scan with its sides one after the other (source, then target), each timed: the
+    scan of each side as it runs on a machine of its own. Same statements and ranges as row_diff's."""
+    real = TableDiff._first_scan
+
+    def sequential(self: TableDiff, serial: tuple[str, str], ranged: tuple[list[str], list[str]],
+                   connections: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        out = []
+        for i, side in enumerate(self.sides):
+            started = time.perf_counter()
+            if connections == 1:
+                out.append(side.run(serial[i]))
+            else:
+                pending, parts, lock = list(range(len(ranged[i]))), [[] for _ in ranged[i]], threading.Lock()
+
+                def lane(engine: Engine) -> None:
+                    while True:
+                        with lock:
+                            if not pending:
+                                return
+                            j = pending.pop(0)
+                        parts[j] = engine.query(ranged[i][j], ()).rows
+
+                threads = [threading.Thread(target=lane, args=(e,)) for e in side.engine.siblings(connections)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                out.append([row for part in parts for row in part])
+            timings.append(round(time.perf_counter() - started, 2))
+        return out[0], out[1]
+
+    TableDiff._first_scan = sequential  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TableDiff._first_scan = real  # type: ignore[method-assign]
 
 
 def child(job: dict[str, Any]) -> dict[str, Any]:
@@ -464,6 +522,13 @@ def main() -> int:
                     for k, _ in kinds)
                 ratio = runs["diff1"][-1]["seconds"] / runs["raw"][-1]["seconds"]
                 print(f"  run {run + 1}: {line} (row_diff/raw {ratio:.2f})", flush=True)
+                if has_parallel:
+                    runs.setdefault("alone", []).append(child({**job, "kind": "alone", "parallel": args.parallel}))
+                    a = runs["alone"][-1]
+                    print(f"  run {run + 1} sides alone: raw source {a['raw'][0]}s, target {a['raw'][1]}s; "
+                          f"row_diff first scan p=1 source {a['scan']['1'][0]}s, target {a['scan']['1'][1]}s; "
+                          f"p={args.parallel} source {a['scan']['par'][0]}s, target {a['scan']['par'][1]}s",
+                          flush=True)
             diffs = runs["diff1"] + runs.get("diffpar", [])
             scores = [score(truth, d["details"]) for d in diffs]
             rows.append({
@@ -479,11 +544,42 @@ def main() -> int:
                 "precision": min(p for p, _ in scores), "recall": min(r for _, r in scores),
                 "rss": max(d["peak_rss_mb"] for d in diffs),
                 "figures": runs["diff1"][-1]["figures"],
+                "alone": _alone_medians(runs.get("alone", [])),
             })
     if args.build_only:
         return 0
     _print_table(rows, args.route, args.parallel if has_parallel else None)
+    if has_parallel:
+        _print_alone(rows, args.parallel)
     return 0
+
+
+def _alone_medians(alone: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Per side (source, target): median seconds of the raw floor and of row_diff's first scan (p=1, p=k),
+    each side measured while the other was idle, and the median per-run ratios to that side's raw floor."""
+    if not alone:
+        return None
+    out: dict[str, Any] = {}
+    for i, side in enumerate(("source", "target")):
+        out[side] = {
+            "raw": statistics.median(a["raw"][i] for a in alone),
+            "p1": statistics.median(a["scan"]["1"][i] for a in alone),
+            "par": statistics.median(a["scan"]["par"][i] for a in alone),
+            "p1_raw": statistics.median(a["scan"]["1"][i] / a["raw"][i] for a in alone),
+            "par_raw": statistics.median(a["scan"]["par"][i] / a["raw"][i] for a in alone),
+        }
+    return out
+
+
+def _print_alone(rows: list[dict[str, Any]], parallel: str) -> None:
+    print()
+    print("each side alone (the other idle, as on a machine per side): raw floor vs row_diff's first scan")
+    print(f"{'case':>7} {'N':>9} {'side':>7} {'raw s':>7} {'p=1 s':>7} {'/raw':>5} {'p=' + parallel + ' s':>8} "
+          f"{'/raw':>5}")
+    for r in rows:
+        for side, a in (r.get("alone") or {}).items():
+            print(f"{r['case']:>7} {r['n']:>9} {side:>7} {a['raw']:>7.2f} {a['p1']:>7.2f} {a['p1_raw']:>5.2f} "
+                  f"{a['par']:>8.2f} {a['par_raw']:>5.2f}")
 
 
 def _print_table(rows: list[dict[str, Any]], route: str, parallel: str | None) -> None:
