@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlglot
 import sqlglot.errors
@@ -158,20 +158,46 @@ def required_tables(*texts: str) -> set[str]:
 _AS_IS = frozenset({str, type(None), dt.date, bytes})
 
 
+def _decimal_of_float(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+def _normal_decimal(value: Decimal) -> Decimal:
+    return value.normalize() if value.is_finite() else value
+
+
+def _utc_naive(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _decimal_of_bool(value: bool) -> Decimal:
+    return Decimal(int(value))  # MySQL answers 1/0 where Redshift answers true/false
+
+
+# the conversion of each exact driver type (one dictionary lookup per value: this runs for every value of every
+# row); other types (subclasses, unknown ones) go through comparable's isinstance tests
+_CONVERT: dict[type, Callable[[Any], Any]] = {
+    int: Decimal, float: _decimal_of_float, Decimal: _normal_decimal, dt.datetime: _utc_naive,
+    bool: _decimal_of_bool, memoryview: bytes, bytearray: bytes,
+    **{t: (lambda v: v) for t in _AS_IS},
+}
+
+
 def comparable(value: Any) -> Any:
     """Normalize a driver value so equal data from MySQL and Redshift compare equal."""
-    if type(value) in _AS_IS:
-        return value  # the most common values, first: this runs for every value of every row
+    convert = _CONVERT.get(type(value))
+    if convert is not None:
+        return convert(value)
     if isinstance(value, bool):
-        return Decimal(int(value))  # MySQL answers 1/0 where Redshift answers true/false
+        return _decimal_of_bool(value)
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return _decimal_of_float(value)
     if isinstance(value, Decimal):
-        return value.normalize() if value.is_finite() else value
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return _normal_decimal(value)
+    if isinstance(value, dt.datetime):
+        return _utc_naive(value)
     if isinstance(value, (memoryview, bytearray)):
         return bytes(value)
     return value
@@ -210,6 +236,18 @@ def _normalized(row: _Row) -> _Row:
     return tuple(map(comparable, row))
 
 
+# Python hashes numbers that compare equal alike, whatever their type (int, bool, Decimal in any exponent): such
+# values spread rows over partitions as their normalized forms would, unconverted. Floats (hashed as binary
+# fractions, unlike the Decimal of their shortest text), datetimes (time zones) and binary views are converted.
+_HASHED_AS_NORMALIZED = frozenset({int, bool, Decimal, str, type(None), dt.date, bytes})
+
+
+def _partition_key(row: _Row) -> _Row:
+    """What a row is spread over partitions by: hashes as its normalized form does (rows that compare equal
+    land in the same partition on both sides), at a fraction of the cost of normalizing it."""
+    return tuple([v if type(v) in _HASHED_AS_NORMALIZED else comparable(v) for v in row])
+
+
 def _dump(chunk: list[_Spilled], file: Any) -> None:
     try:
         data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
@@ -222,9 +260,9 @@ def _dump(chunk: list[_Spilled], file: Any) -> None:
 
 
 class _Spill:
-    """One result on disk, spread over partition files by the hash of each row's normalized form: rows that
-    compare equal land in the same partition on both sides, so the partitions compare one pair at a time in
-    bounded memory. A partition pair split again (``depth`` 1, 2, ...) is spread by the next bits of the same
+    """One result on disk, spread over partition files by the hash of each row's normalized form (as
+    :func:`_partition_key` computes it): rows that compare equal land in the same partition on both sides, so
+    the partitions compare one pair at a time in bounded memory. A partition pair split again (``depth`` 1, 2, ...) is spread by the next bits of the same
     hash: its rows share the bits of every level above (a salted hash of the tuple would not spread them, its
     bits follow the unsalted ones)."""
 
@@ -246,7 +284,7 @@ class _Spill:
 
     def add_row(self, row: _Row) -> None:
         self.widths.add(len(row))
-        self.add((self.rows, row), _normalized(row))
+        self.add((self.rows, row), _partition_key(row))
         self.rows += 1
 
     def close(self) -> None:
@@ -282,7 +320,7 @@ def _partition_pairs(source: _Spill, target: _Spill, depth: int = 0) -> Iterator
         for side, path in (("s", source_path), ("t", target_path)):
             spill = _Spill(path.parent, f"{path.stem}-{side}", depth + 1)
             for seq, row in _read(path):
-                spill.add((seq, row), _normalized(row))
+                spill.add((seq, row), _partition_key(row))
             spill.close()
             path.unlink()
             parts.append(spill)
