@@ -58,3 +58,29 @@ def test_a_target_database_with_another_datestyle_compares_the_same(databases: N
     finally:
         source.close()
         target_engine.close()
+
+
+def test_postgresql_sessions_run_each_statement_on_one_core(databases: None, worker_id_suffix: str) -> None:
+    """dmsval's load on a PostgreSQL target is the connections it opens (--scan-parallelism): its sessions plan
+    no parallel workers, even where the database's default allows them, and a checksum scan's plan shows none."""
+    name = f"dmsval_oneworker_{worker_id_suffix}"
+    create_pg_database(name)
+    with psycopg.connect(pg_dsn(name), autocommit=True) as conn:
+        # a database that plans parallel workers for any scan (costs zeroed for the small table)
+        for setting in ("max_parallel_workers_per_gather TO 4", "parallel_setup_cost TO 0",
+                        "parallel_tuple_cost TO 0", "min_parallel_table_scan_size TO 0"):
+            conn.execute(f'ALTER DATABASE "{name}" SET {setting}')
+        conn.execute("DROP TABLE IF EXISTS wide")
+        conn.execute("CREATE TABLE wide AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200000) g")
+        conn.execute("ANALYZE wide")
+    engine = open_engine("postgres", Credentials("127.0.0.1", 5432, "postgres", name, ""), role="target",
+                         query_timeout_s=60)
+    try:
+        assert engine.query("SHOW max_parallel_workers_per_gather", ()).rows[0][0] == "0"
+        plan = "\n".join(r[0] for r in engine.query("EXPLAIN SELECT COUNT(*), SUM(LENGTH(MD5(v))) FROM wide", ()).rows)
+        assert "Gather" not in plan, plan
+    finally:
+        engine.close()
+    with psycopg.connect(pg_dsn(name), autocommit=True) as conn:  # any other session of it plans workers
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT COUNT(*), SUM(LENGTH(MD5(v))) FROM wide"))
+        assert "Gather" in plan, plan
