@@ -42,13 +42,13 @@ floors and row_diff measured back to back are steadier on a noisy machine), prec
 planted truth (a finding is a missing key, an extra key or a changed key with its changed column) and the
 peak RSS of the row_diff processes. Tables are built in batches of ``BATCH_ROWS`` (MariaDB's SEQUENCE engine)
 and streamed to the target by ``copy_schema`` (unbuffered cursor -> COPY), so ``--sizes 20000000`` builds
-within bounded memory (the bench process stayed at 73 MB building 3M rows: 31 s for the source, 121 s for the
-copy on the shared 2-core machine, so expect ~20 minutes and 2-3 GB of disk per side for 20M); builds are
-cached in ``.local/`` by BUILD_VERSION. Run it outside the test suite:
+within bounded memory (20M rows on 2026-12-03: 51 s for the source, 154 s for the copy, bench process at 74 MB,
+about 3 GB of disk per side); builds are cached in ``.local/`` by BUILD_VERSION. Run it outside the test suite
+(the README's figures: ``--cases costly --parallel 2``, both routes, and the 20M run):
 
     .venv/bin/python bench/row_diff_bench.py                          # 200k and 2M, 3 runs, Redshift route
-    .venv/bin/python bench/row_diff_bench.py --sizes 200000 --runs 5 --route postgres
-    .venv/bin/python bench/row_diff_bench.py --sizes 20000000 --runs 1 --cases costly
+    .venv/bin/python bench/row_diff_bench.py --sizes 200000,2000000 --cases costly --parallel 2 --route postgres
+    .venv/bin/python bench/row_diff_bench.py --sizes 20000000 --runs 1 --cases costly --parallel 2
     .venv/bin/python bench/row_diff_bench.py --sizes 3000000 --build-only
 """
 
