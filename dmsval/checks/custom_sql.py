@@ -262,9 +262,9 @@ def _dump(chunk: list[_Spilled], file: Any) -> None:
 class _Spill:
     """One result on disk, spread over partition files by the hash of each row's normalized form (as
     :func:`_partition_key` computes it): rows that compare equal land in the same partition on both sides, so
-    the partitions compare one pair at a time in bounded memory. A partition pair split again (``depth`` 1, 2, ...) is spread by the next bits of the same
-    hash: its rows share the bits of every level above (a salted hash of the tuple would not spread them, its
-    bits follow the unsalted ones)."""
+    the partitions compare one pair at a time in bounded memory. A partition pair split again (``depth`` 1, 2,
+    ...) is spread by the next bits of the same hash: its rows share the bits of every level above (a salted
+    hash of the tuple would not spread them, its bits follow the unsalted ones)."""
 
     def __init__(self, directory: Path, name: str, depth: int = 0) -> None:
         self.paths = [directory / f"{name}-{i}.pickle" for i in range(SPILL_PARTITIONS)]

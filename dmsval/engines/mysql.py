@@ -343,13 +343,14 @@ def _concat(*parts: str) -> str:
 
 def float_canonical(x: str, digits: int, *, log10: str, power: str, to_text: Any, concat: Any) -> str:
     """``digits`` significant digits as '<mantissa>e<exponent>' (same IEEE arithmetic on both engines;
-    FLOOR(v + 0.5) rather than ROUND because engines round halves differently). NULL gives NULL: every step of
-    the ELSE branch passes a NULL through, no test needed.
+    FLOOR(v + 0.5) rather than ROUND because engines round halves differently). NULL gives NULL: it passes
+    neither test, and every step of the ELSE branch passes it through.
 
     The value is scaled by 10^s, s = digits - 1 - exponent, in one power where 10^s is a finite DOUBLE (|x| at
-    least 1e-280, so s is at most digits + 279 < 308). Below that -- subnormal DOUBLEs, about 1e-320 needs
-    10^325, which PostgreSQL reports as an error -- in two halves, 10^FLOOR(s/2) * 10^CEIL(s/2). One power
-    and one logarithm fewer for the common case: 1.04 s -> 0.85 s a 2M-row DOUBLE column on MariaDB.
+    least 1e-280, so s is at most digits + 279 <= 296, digits being at most 17). Below that -- subnormal
+    DOUBLEs, about 1e-320 needs 10^325, which PostgreSQL reports as an error -- in two halves,
+    10^FLOOR(s/2) * 10^CEIL(s/2). One power and one logarithm fewer for the common case: 1.04 s -> 0.85 s a
+    2M-row DOUBLE column on MariaDB.
     """
     exponent = f"FLOOR({log10}(ABS({x})))"
     scale = f"({digits - 1} - {exponent})"
@@ -377,7 +378,8 @@ def image_piece(canonical_sql: str, kind: ValueKind, *, length: Callable[[str], 
     * Fixed-grammar kinds (int, decimal, float '<m>e<e>' or '0', date, datetime, MD5 hex of the LOB kinds) are
       their canonical text as it is, evaluated once: it is never empty, never '~' and never holds a '|'.
     * Free-text kinds (FREE_TEXT_KINDS) without a cut: '<length in UTF-8 bytes>:<text>' (a column reference or
-      an RTRIM of one, cheap to read twice; bytes are cheaper to count than characters). It starts with a digit, so it is never '~'.
+      an RTRIM of one, cheap to read twice; bytes are cheaper to count than characters). It starts with a
+      digit, so it is never '~'.
     * Free-text kinds with a cut (the source's cut is a CASE expression, too costly to evaluate twice): '"'
       and the text with every '|' doubled, evaluated once. It starts with '"', so it is never '~'.
 
