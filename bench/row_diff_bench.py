@@ -72,7 +72,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dmsval.credentials import Credentials  # noqa: E402
-from dmsval.checks.base import Case, CheckContext, on_both_sides  # noqa: E402
+from dmsval.checks.base import Case, CheckContext, in_parallel, on_both_sides  # noqa: E402
 from dmsval.checks.row_diff import TableDiff, diff_tables  # noqa: E402
 from dmsval.config import OPTIONS, Settings  # noqa: E402
 from dmsval.engines import Engine, open_engine  # noqa: E402
@@ -422,19 +422,15 @@ def one_side_at_a_time(timings: list[float]) -> Iterator[None]:
             else:
                 pending, parts, lock = list(range(len(ranged[i]))), [[] for _ in ranged[i]], threading.Lock()
 
-                def lane(engine: Engine) -> None:
+                def lane(engine: Engine, sqls: list[str] = ranged[i]) -> None:
                     while True:
                         with lock:
                             if not pending:
                                 return
                             j = pending.pop(0)
-                        parts[j] = engine.query(ranged[i][j], ()).rows
+                        parts[j] = engine.query(sqls[j], ()).rows
 
-                threads = [threading.Thread(target=lane, args=(e,)) for e in side.engine.siblings(connections)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
+                in_parallel([lambda e=e: lane(e) for e in side.engine.siblings(connections)])
                 out.append([row for part in parts for row in part])
             timings.append(round(time.perf_counter() - started, 2))
         return out[0], out[1]
