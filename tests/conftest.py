@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import psycopg
 import pytest
 
 from dmsval.aws.clients import AwsContext
+from dmsval.credentials import Credentials
+from dmsval.engines import open_engine
 from dmsval.events import stopped_event
 from devstack import services
 from devstack.datasets import MySQLParams, load_sakila
@@ -93,6 +96,43 @@ def create_pg_database(name: str) -> str:
     """A PostgreSQL database standing in for Redshift (with the test-only Redshift functions)."""
     prepare_redshift_standin(name)
     return name
+
+
+class StandinPair:
+    """A test module's empty MariaDB database and its Redshift stand-in of the same name (both created anew),
+    with a source engine on the first and a target engine on the second (redshift_connector through the shim),
+    and helpers that run setup statements on either side outside the engines (which are read-only)."""
+
+    def __init__(self, name: str, shim_port: int, query_timeout_s: float = 120) -> None:
+        self.db = self.pg = name
+        create_mysql_database(name)
+        create_pg_database(name)
+        self.source = open_engine("mariadb", Credentials("127.0.0.1", 3306, "root", name, ""), role="source",
+                                  query_timeout_s=query_timeout_s)
+        self.target = open_engine("redshift", Credentials("127.0.0.1", shim_port, "postgres", name, "x"),
+                                  role="target", query_timeout_s=query_timeout_s)
+
+    def source_sql(self, *statements: str) -> None:
+        import pymysql
+
+        params = MySQLParams()
+        conn = pymysql.connect(host=params.host, port=params.port, user=params.user, password=params.password,
+                               database=self.db, charset="utf8mb4", autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()
+
+    def target_sql(self, *statements: str) -> None:
+        with psycopg.connect(pg_dsn(self.pg), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def close(self) -> None:
+        self.source.close()
+        self.target.close()
 
 
 @dataclass

@@ -23,15 +23,14 @@ import pytest
 from dmsval.checks.base import Case, CheckContext, TableStats, in_parallel
 from dmsval.checks.row_diff import MIN_SEGMENTS_PER_RANGE, RowDiff
 from dmsval.config import Settings
-from dmsval.credentials import Credentials
-from dmsval.engines import Engine, open_engine
+from dmsval.engines import Engine
 from dmsval.errors import EngineError
 from dmsval.mappings import TablePair
 from dmsval.progress import Progress
 from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 
-from .conftest import create_pg_database, pg_dsn
+from .conftest import StandinPair, pg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -39,23 +38,6 @@ MYSQL = MySQLParams()
 ROWS = 50_000
 SEGMENT_ROWS = 100  # 500 segments: 20 ranges of 25 segments at most, so 3 connections get 12 ranges
 LIMITED_LOB = {"TargetMetadata": {"LimitedSizeLobMode": True, "LobMaxSize": 32}}
-
-
-def _mysql_exec(database: str | None, *statements: str) -> None:
-    conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                           database=database, charset="utf8mb4", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def _pg_exec(database: str, *statements: str) -> None:
-    with psycopg.connect(pg_dsn(database), autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 class Recorder(Progress):
@@ -71,14 +53,7 @@ class Recorder(Progress):
         super().report(case_id, done, total, unit, rows=rows, rows_total=rows_total)
 
 
-class Stack:
-    def __init__(self, suffix: str, shim_port: int) -> None:
-        self.db = self.pg = f"dmsval_pscan_{suffix}"
-        self.source = open_engine("mariadb", Credentials("127.0.0.1", 3306, "root", self.db, ""),
-                                  role="source", query_timeout_s=600)
-        self.target = open_engine("redshift", Credentials("127.0.0.1", shim_port, "postgres", self.pg, "x"),
-                                  role="target", query_timeout_s=600)
-
+class Stack(StandinPair):
     def pair(self, table: str) -> TablePair:
         return TablePair(self.db, table, table, table)
 
@@ -87,24 +62,17 @@ class Stack:
                            progress=progress)
         return RowDiff().run(case, ctx)
 
-    def close(self) -> None:
-        self.source.close()
-        self.target.close()
-
 
 @pytest.fixture(scope="module")
 def stack(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Iterator[Stack]:
-    s = Stack(worker_id_suffix, redshift_shim.port)
-    _mysql_exec(None, f"DROP DATABASE IF EXISTS `{s.db}`", f"CREATE DATABASE `{s.db}` CHARACTER SET utf8mb4")
-    _mysql_exec(s.db,
-                "CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(30), n DECIMAL(12,2), d DATETIME, t TEXT)",
-                f"INSERT INTO big SELECT seq, CONCAT('value ', seq), seq / 7, "
-                f"'2020-01-01' + INTERVAL seq MINUTE, IF(seq % 3 = 0, NULL, REPEAT('x', seq % 50)) "
-                f"FROM seq_1_to_{ROWS}",
-                "CREATE TABLE coded (code VARCHAR(20) PRIMARY KEY, v INT)",  # a text key: segmented by hash
-                f"INSERT INTO coded SELECT CONCAT('c-', seq), seq FROM seq_1_to_{ROWS // 2}",
-                "ANALYZE TABLE big, coded")
-    create_pg_database(s.pg)
+    s = Stack(f"dmsval_pscan_{worker_id_suffix}", redshift_shim.port, query_timeout_s=600)
+    s.source_sql("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(30), n DECIMAL(12,2), d DATETIME, t TEXT)",
+                 f"INSERT INTO big SELECT seq, CONCAT('value ', seq), seq / 7, "
+                 f"'2020-01-01' + INTERVAL seq MINUTE, IF(seq % 3 = 0, NULL, REPEAT('x', seq % 50)) "
+                 f"FROM seq_1_to_{ROWS}",
+                 "CREATE TABLE coded (code VARCHAR(20) PRIMARY KEY, v INT)",  # a text key: segmented by hash
+                 f"INSERT INTO coded SELECT CONCAT('c-', seq), seq FROM seq_1_to_{ROWS // 2}",
+                 "ANALYZE TABLE big, coded")
     for table in ("big", "coded"):
         copy_schema(MYSQL, pg_dsn(s.pg), s.db, table, tables=[table], lob_max_size_kb=32)
     try:
@@ -133,7 +101,7 @@ def test_parallel_scan_finds_exactly_what_one_scan_finds(stack: Stack) -> None:
     assert clean.passed, clean.message
     assert clean.figures["source_rows"] == clean.figures["target_rows"] == ROWS
 
-    _pg_exec(stack.pg, "DELETE FROM big.big WHERE id IN (1, 17000, 50000)",
+    stack.target_sql("DELETE FROM big.big WHERE id IN (1, 17000, 50000)",
              "INSERT INTO big.big (id, v) VALUES (0, 'below'), (50001, 'above')",
              "UPDATE big.big SET v = 'changed' WHERE id = 2",
              "UPDATE big.big SET n = n + 0.01 WHERE id = 25001",
@@ -166,7 +134,7 @@ def test_each_split_case_scans_its_part_in_parallel(stack: Stack) -> None:
     settings = _settings(3, split_rows=ROWS // 2)
     cases = RowDiff().plan(settings, (pair,), {pair.source_name: TableStats(ROWS, ("id",), (1, ROWS))})
     assert [c.case_id for c in cases] == [f"row_diff[{pair.source_name}#{i}/2]" for i in (1, 2)]
-    _pg_exec(stack.pg, "DELETE FROM big.big WHERE id IN (10, 40000)", "UPDATE big.big SET v = '' WHERE id = 25001")
+    stack.target_sql("DELETE FROM big.big WHERE id IN (10, 40000)", "UPDATE big.big SET v = '' WHERE id = 25001")
     try:
         found = []
         for case in cases:
@@ -187,7 +155,7 @@ def test_each_split_case_scans_its_part_in_parallel(stack: Stack) -> None:
 def test_hashed_key_buckets_are_scanned_in_parallel_ranges(stack: Stack) -> None:
     pair = stack.pair("coded")
     case = Case("row_diff", pair.source_name, pair)
-    _pg_exec(stack.pg, "DELETE FROM coded.coded WHERE code = 'c-7'", "INSERT INTO coded.coded VALUES ('c-x', 1)",
+    stack.target_sql("DELETE FROM coded.coded WHERE code = 'c-7'", "INSERT INTO coded.coded VALUES ('c-x', 1)",
              "UPDATE coded.coded SET v = -1 WHERE code IN ('c-100', 'c-24999')")
     try:
         serial = stack.run(case, _settings(1))

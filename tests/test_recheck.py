@@ -10,22 +10,18 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-import psycopg
-import pymysql
 import pytest
 
 from dmsval.checks.base import Case, CheckContext
 from dmsval.checks.recheck import RecheckPolicy
 from dmsval.checks.row_diff import RowDiff
 from dmsval.config import Settings
-from dmsval.credentials import Credentials
-from dmsval.engines import open_engine
 from dmsval.masking import Masker
 from dmsval.mappings import TablePair
 from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 
-from .conftest import create_mysql_database, create_pg_database, pg_dsn
+from .conftest import StandinPair, pg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -33,38 +29,22 @@ MYSQL = MySQLParams()
 ROWS = 3000
 
 
-class Stack:
-    def __init__(self, suffix: str, shim_port: int) -> None:
-        self.db = self.pg = f"dmsval_recheck_{suffix}"
-        self.source = open_engine("mariadb", Credentials("127.0.0.1", 3306, "root", self.db, ""), role="source",
-                                  query_timeout_s=120)
-        self.target = open_engine("redshift", Credentials("127.0.0.1", shim_port, "postgres", self.pg, "x"),
-                                  role="target", query_timeout_s=120)
-
+class Stack(StandinPair):
     def reset(self) -> None:
         """Source tables rebuilt and copied DMS-style: both sides equal."""
-        conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                               database=self.db, autocommit=True)
-        with conn.cursor() as cur:
-            for table in ("items", "logs", "tagged"):
-                cur.execute(f"DROP TABLE IF EXISTS {table}")
-            cur.execute("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(10,2))")
-            cur.execute(f"INSERT INTO items SELECT seq, CONCAT('item ', seq), seq / 7 FROM seq_1_to_{ROWS}")
-            cur.execute("CREATE TABLE tagged (code VARCHAR(10) NOT NULL PRIMARY KEY, n INT)")
-            cur.execute("INSERT INTO tagged SELECT CONCAT('c', seq), seq FROM seq_1_to_500")
-            cur.execute("CREATE TABLE logs (msg VARCHAR(40), n INT)")
-            cur.execute("INSERT INTO logs SELECT CONCAT('log ', seq % 50), seq % 3 FROM seq_1_to_600")
-            cur.execute("ANALYZE TABLE items, tagged, logs")
-        conn.close()
+        self.source_sql(
+            "DROP TABLE IF EXISTS items", "DROP TABLE IF EXISTS logs", "DROP TABLE IF EXISTS tagged",
+            "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(10,2))",
+            f"INSERT INTO items SELECT seq, CONCAT('item ', seq), seq / 7 FROM seq_1_to_{ROWS}",
+            "CREATE TABLE tagged (code VARCHAR(10) NOT NULL PRIMARY KEY, n INT)",
+            "INSERT INTO tagged SELECT CONCAT('c', seq), seq FROM seq_1_to_500",
+            "CREATE TABLE logs (msg VARCHAR(40), n INT)",
+            "INSERT INTO logs SELECT CONCAT('log ', seq % 50), seq % 3 FROM seq_1_to_600",
+            "ANALYZE TABLE items, tagged, logs")
         copy_schema(MYSQL, pg_dsn(self.pg), self.db, "app", tables=["items", "tagged", "logs"])
         # new sessions: the catalog is read once per session
         self.source.close()
         self.target.close()
-
-    def target_sql(self, *statements: str) -> None:
-        with psycopg.connect(pg_dsn(self.pg), autocommit=True) as conn:
-            for statement in statements:
-                conn.execute(statement)
 
     def run(self, table: str, policy: RecheckPolicy | None) -> Any:
         settings = Settings(segment_rows=100)
@@ -75,14 +55,11 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Iterator[Stack]:
-    s = Stack(worker_id_suffix, redshift_shim.port)
-    create_mysql_database(s.db)
-    create_pg_database(s.pg)
+    s = Stack(f"dmsval_recheck_{worker_id_suffix}", redshift_shim.port)
     try:
         yield s
     finally:
-        s.source.close()
-        s.target.close()
+        s.close()
 
 
 def policy(applies: dict[int, list[str]], stack: Stack, rounds: int = 3, budget_s: float = 60.0,
@@ -189,15 +166,6 @@ def run_check(stack: Stack, check: str, table: str, p: RecheckPolicy | None) -> 
     return REGISTRY[check]().run(Case(check, pair.source_name, pair), ctx)
 
 
-def source_sql(stack: Stack, *statements: str) -> None:
-    conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                           database=stack.db, autocommit=True)
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.close()
-
-
 @pytest.mark.parametrize("check", ["row_count", "aggregates", "custom_sql"])
 def test_whole_table_figures_agree_once_dms_catches_up(stack: Stack, check: str) -> None:
     stack.reset()
@@ -226,9 +194,9 @@ def test_a_table_that_keeps_changing_is_skipped_with_the_readings(stack: Stack, 
 
     def sleep(seconds: float) -> None:  # the source keeps inserting faster than the target follows
         slept.append(seconds)
-        source_sql(stack, f"INSERT INTO items VALUES ({ROWS + 10 + len(slept)}, 'new', 1)")
+        stack.source_sql(f"INSERT INTO items VALUES ({ROWS + 10 + len(slept)}, 'new', 1)")
 
-    source_sql(stack, f"INSERT INTO items VALUES ({ROWS + 10}, 'new', 1)")
+    stack.source_sql(f"INSERT INTO items VALUES ({ROWS + 10}, 'new', 1)")
     p = RecheckPolicy(settle_s=1.0, budget_s=60, max_rounds=3, max_keys=100, clock=lambda: 0.0, sleep=sleep)
     with pytest.raises(SkipCase, match="kept changing"):
         run_check(stack, check, "items", p)

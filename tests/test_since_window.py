@@ -11,23 +11,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import psycopg
-import pymysql
 import pytest
 
 from dmsval.checks.base import Case, CheckContext, Outcome
 from dmsval.checks.row_diff import RowDiff
 from dmsval.checks.window import resolve_window, watermark_column
 from dmsval.config import Settings, resolve_settings
-from dmsval.credentials import Credentials
-from dmsval.engines import open_engine
 from dmsval.errors import ConfigError
 from dmsval.mappings import TablePair
 from dmsval.results import SCHEMA
 from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 
-from .conftest import create_mysql_database, create_pg_database, pg_dsn
+from .conftest import StandinPair, pg_dsn
 from .test_suite_e2e import copies, delivery_args, migration  # noqa: F401 -- fixtures of the end-to-end test
 
 MYSQL = MySQLParams()
@@ -37,14 +33,7 @@ SINCE = "2026-06-01T00:00:00+00:00"
 NEW = "2026-07-01 12:00:00"  # the watermark of the changes planted in the window
 
 
-class Stack:
-    def __init__(self, suffix: str, shim_port: int) -> None:
-        self.db = self.pg = f"dmsval_since_{suffix}"
-        self.source = open_engine("mariadb", Credentials("127.0.0.1", 3306, "root", self.db, ""), role="source",
-                                  query_timeout_s=120)
-        self.target = open_engine("redshift", Credentials("127.0.0.1", shim_port, "postgres", self.pg, "x"),
-                                  role="target", query_timeout_s=120)
-
+class Stack(StandinPair):
     def reset(self) -> None:
         """Source tables rebuilt and copied DMS-style: both sides equal, every watermark before the window."""
         self.source_sql(
@@ -62,19 +51,6 @@ class Stack:
         self.source.close()  # new sessions: the catalog is read once per session
         self.target.close()
 
-    def source_sql(self, *statements: str) -> None:
-        conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                               database=self.db, autocommit=True)
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-        conn.close()
-
-    def target_sql(self, *statements: str) -> None:
-        with psycopg.connect(pg_dsn(self.pg), autocommit=True) as conn:
-            for statement in statements:
-                conn.execute(statement)
-
     def run(self, table: str, **settings: Any) -> Outcome:
         pair = TablePair(self.db, table, "app", table)
         ctx = CheckContext(Settings(segment_rows=500, **settings), (pair,), self.source, self.target)
@@ -83,14 +59,11 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Iterator[Stack]:
-    s = Stack(worker_id_suffix, redshift_shim.port)
-    create_mysql_database(s.db)
-    create_pg_database(s.pg)
+    s = Stack(f"dmsval_since_{worker_id_suffix}", redshift_shim.port)
     try:
         yield s
     finally:
-        s.source.close()
-        s.target.close()
+        s.close()
 
 
 def keys(outcome: Outcome, kind: str) -> set[int]:
