@@ -30,7 +30,7 @@ from dmsval.mappings import TablePair
 from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 
-from .conftest import create_pg_database, pg_dsn
+from .conftest import create_mysql_database, create_pg_database, pg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -150,14 +150,7 @@ class Images:
 @pytest.fixture(scope="module")
 def img(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Images:
     images = Images(worker_id_suffix, redshift_shim.port)
-    conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                           autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{images.db}`")
-            cur.execute(f"CREATE DATABASE `{images.db}` CHARACTER SET utf8mb4")
-    finally:
-        conn.close()
+    create_mysql_database(images.db)
     create_pg_database(images.db)
     images.source_sql(CREATE, "INSERT INTO t VALUES " + ", ".join(rows_sql()))
     for route in ROUTES:

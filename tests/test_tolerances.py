@@ -32,7 +32,7 @@ from devstack.datasets import MySQLParams
 from devstack.dms_copy import copy_schema
 from dmsval.mappings import TablePair
 
-from .conftest import create_pg_database, pg_dsn
+from .conftest import create_mysql_database, create_pg_database, pg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -105,14 +105,7 @@ class Tol:
 @pytest.fixture(scope="module")
 def tol(databases: None, redshift_shim: Any, worker_id_suffix: str) -> Tol:
     t = Tol(worker_id_suffix, redshift_shim.port)
-    conn = pymysql.connect(host=MYSQL.host, port=MYSQL.port, user=MYSQL.user, password=MYSQL.password,
-                           autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{t.db}`")
-            cur.execute(f"CREATE DATABASE `{t.db}` CHARACTER SET utf8mb4")
-    finally:
-        conn.close()
+    create_mysql_database(t.db)
     create_pg_database(t.pg)
     return t
 
