@@ -257,7 +257,7 @@ class PostgresFamilyEngine(Engine):
         return f"FLOOR(({numerator_sql}) / {int(denominator)}.0)"
 
 
-_INTEGER_TYPES = ("smallint", "integer", "bigint")
+_INTEGER_TYPES = ("smallint", "integer", "bigint", "int2", "int4", "int8")  # the catalog may give either name
 
 
 def _concat(*parts: str) -> str:
